@@ -1,0 +1,33 @@
+# Two commands for everyone: `make demo` and `make test`.  Both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test release lint bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip==26.3"
+	$(PY) -m pip install --quiet --group dev
+	touch $(STAMP)
+
+# Regenerate the student release, then grade the example submissions and print the table.
+demo: $(STAMP)
+	$(PY) -m autograder assign
+	$(PY) -m autograder demo
+
+# The whole test suite (what CI runs).
+test: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2
+
+release: $(STAMP)
+	$(PY) -m autograder assign
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+bench: $(STAMP)
+	$(PY) -m bench

@@ -1,0 +1,73 @@
+"""The reference solution, read from the instructor notebook's solution cells.
+
+The instructor notebook is the only place the solution is written down.  This module
+executes its four graded cells (with the same imports the notebook has) and hands out
+the resulting functions; nothing here restates the solution.
+"""
+
+import hashlib
+import sys
+
+import nbformat
+
+from .paths import COURSE_ROOT, GRADED_FUNCTIONS, SOURCE_DIR, SOURCE_NOTEBOOK
+
+NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
+
+
+def graded_cell_sources(notebook_path=SOURCE_NOTEBOOK):
+    """{function name: source} of the graded solution cells, found by nbgrader grade_id."""
+    nb = nbformat.read(notebook_path, as_version=4)
+    sources = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id in GRADED_FUNCTIONS:
+            sources[grade_id] = cell.source
+    missing = [name for name in GRADED_FUNCTIONS if name not in sources]
+    if missing:
+        raise LookupError(f"{notebook_path} has no solution cell for {', '.join(missing)}")
+    return sources
+
+
+def load_reference(notebook_path=SOURCE_NOTEBOOK):
+    """Execute the solution cells; returns the namespace holding clip, sample, optimize, model."""
+    if str(COURSE_ROOT) not in sys.path:
+        sys.path.insert(0, str(COURSE_ROOT))
+    namespace = {"__name__": "reference_solution"}
+    exec(NOTEBOOK_IMPORTS, namespace)
+    for name, source in graded_cell_sources(notebook_path).items():
+        exec(compile(source, f"<reference {name}>", "exec"), namespace)
+    return namespace
+
+
+def dinosaur_data():
+    """The data set as the notebook loads it: (names, ix_to_char, char_to_ix)."""
+    data = (SOURCE_DIR / "dinos.txt").read_text().lower()
+    chars = sorted(set(data))
+    char_to_ix = {ch: i for i, ch in enumerate(chars)}
+    ix_to_char = {i: ch for i, ch in enumerate(chars)}
+    return data.split("\n"), ix_to_char, char_to_ix
+
+
+def parameters_sha256(parameters):
+    """sha256 of Wax, Waa, Wya, b, by as float64 C-order bytes, concatenated in that order."""
+    digest = hashlib.sha256()
+    for name in ("Wax", "Waa", "Wya", "b", "by"):
+        digest.update(parameters[name].astype("<f8", order="C").tobytes())
+    return digest.hexdigest()
+
+
+def canonical_run(iterations=22001):
+    """Print what the notebook's training cell prints, then the last name and the parameters' hash.
+
+    With 22,001 iterations the output is the file shared/reference/model_22001_canonical_output.txt.
+    """
+    reference = load_reference()
+    names, ix_to_char, char_to_ix = dinosaur_data()
+    parameters, last_name = reference["model"](names, ix_to_char, char_to_ix, iterations, verbose=True)
+    print(repr(last_name))
+    print("params-sha256", parameters_sha256(parameters))
+
+
+if __name__ == "__main__":
+    canonical_run(int(sys.argv[1]) if len(sys.argv) > 1 else 22001)

@@ -1,0 +1,307 @@
+"""Visible tests for the four graded functions of Dinosaurus Island.
+
+Each ``*_test`` function calls your code on fixed inputs, prints what it got (compare
+it with the "Expected output" under the test cell) and stops at the first problem with
+a message that says what to fix.  A failing test shows that message only, not a long
+traceback through numpy.
+
+These are the same checks ``check.py`` runs before you submit.  The grader runs more,
+hidden ones on other inputs.
+"""
+
+import ast
+import copy
+import inspect
+import textwrap
+import traceback
+
+import numpy as np
+
+GREEN, RED, RESET = "\033[92m", "\033[91m", "\033[0m"
+ALPHABET = "\nabcdefghijklmnopqrstuvwxyz"  # index 0 is the newline, then a..z
+
+# While the grader runs a notebook it sets this to False: failures are printed, not raised.
+RAISE_ON_FAILURE = True
+
+
+class VisibleTestFailure(AssertionError):
+    """A failed visible test, shown to the student as one readable message."""
+
+    def _render_traceback_(self):  # IPython shows this instead of a traceback
+        return [f"{RED}✗ {self}{RESET}"]
+
+
+def expect(condition, message):
+    """Fail the test with ``message`` unless ``condition`` holds."""
+    if not condition:
+        raise VisibleTestFailure(message)
+
+
+def passed(name):
+    print(f"{GREEN}✓ {name}: all visible tests passed.{RESET}")
+
+
+def report(test):
+    """Run ``test``; in grading mode print a failure instead of raising it."""
+
+    def run(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except VisibleTestFailure as failure:
+            if RAISE_ON_FAILURE:
+                raise failure.with_traceback(None) from None
+            print(f"✗ {failure}")
+
+    run.__name__, run.__doc__ = test.__name__, test.__doc__
+    return run
+
+
+# ----------------------------------------------------------------------------
+# Calling student code
+# ----------------------------------------------------------------------------
+
+
+def find_placeholders(source):
+    """Line numbers (1-based, in ``source``) of ``None`` placeholders left from the scaffold.
+
+    A placeholder is ``None`` used where real code must go: the value of an assignment,
+    an argument of a call, the iterable of a for loop, an index, an operand or a whole
+    statement.  ``[None] + X`` is not a placeholder.
+    """
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:
+        return []
+
+    def is_none(node):
+        return isinstance(node, ast.Constant) and node.value is None
+
+    lines = set()
+    for node in ast.walk(tree):
+        candidates = []
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            candidates = [node.value]
+        elif isinstance(node, ast.Call):
+            candidates = list(node.args) + [keyword.value for keyword in node.keywords]
+        elif isinstance(node, ast.For):
+            candidates = [node.iter]
+        elif isinstance(node, ast.Subscript):
+            candidates = [node.slice]
+        elif isinstance(node, ast.BinOp):
+            candidates = [node.left, node.right]
+        elif isinstance(node, ast.Expr):  # a bare `None` standing for a statement
+            candidates = [node.value]
+        lines.update(c.lineno for c in candidates if is_none(c))
+    return sorted(lines)
+
+
+def _function_source(function):
+    try:
+        return inspect.getsource(function)
+    except (OSError, TypeError):
+        return ""
+
+
+def call_student(name, function, *args, **kwargs):
+    """Call the student's ``function``; turn a crash into a message about their code."""
+    try:
+        return function(*args, **kwargs)
+    except VisibleTestFailure:
+        raise
+    except Exception as error:
+        if find_placeholders(_function_source(function)):
+            raise VisibleTestFailure(
+                f"{name} is not implemented yet: replace every None placeholder between "
+                "### START CODE HERE ### and ### END CODE HERE ###."
+            ) from None
+        raise VisibleTestFailure(
+            f"{name} raised {type(error).__name__}: {error}{_where(function, error)}"
+        ) from None
+
+
+def _where(function, error):
+    """' (line N of your function: `code`)' for the innermost frame inside ``function``."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return ""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if frame.filename == code.co_filename and frame.lineno >= code.co_firstlineno
+    ]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" (line {frame.lineno - code.co_firstlineno + 1} of {function.__name__}: `{frame.line}`)"
+
+
+# ----------------------------------------------------------------------------
+# Inputs shared by the tests
+# ----------------------------------------------------------------------------
+
+
+def vocabulary():
+    """The 27-symbol vocabulary of the data set: char_to_ix and ix_to_char."""
+    char_to_ix = {ch: i for i, ch in enumerate(ALPHABET)}
+    ix_to_char = {i: ch for i, ch in enumerate(ALPHABET)}
+    return char_to_ix, ix_to_char
+
+
+def random_parameters(n_a, n_x, n_y):
+    """Parameters drawn in the order Wax, Waa, Wya, b, by from the current random state."""
+    Wax, Waa, Wya = np.random.randn(n_a, n_x), np.random.randn(n_a, n_a), np.random.randn(n_y, n_a)
+    b, by = np.random.randn(n_a, 1), np.random.randn(n_y, 1)
+    return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}
+
+
+# ----------------------------------------------------------------------------
+# Exercise 1 - clip
+# ----------------------------------------------------------------------------
+
+
+@report
+def clip_test(target, mValue):
+    """Are all gradients inside [-mValue, mValue], with the values inside left as they were?"""
+    print(f"\nGradients for mValue={mValue}")
+    np.random.seed(3)
+    gradients = {
+        "dWax": np.random.randn(5, 3) * 10,
+        "dWaa": np.random.randn(5, 5) * 10,
+        "dWya": np.random.randn(2, 5) * 10,
+        "db": np.random.randn(5, 1) * 10,
+        "dby": np.random.randn(2, 1) * 10,
+    }
+    original = copy.deepcopy(gradients)
+    clipped = call_student("clip", target, gradients, mValue)
+
+    expect(isinstance(clipped, dict), "clip must return the dictionary of gradients.")
+    missing = sorted(set(original) - set(clipped))
+    expect(not missing, f"clip must return all five gradients; missing: {', '.join(missing)}.")
+    print('gradients["dWaa"][1][2] =', clipped["dWaa"][1][2])
+    print('gradients["dWax"][3][1] =', clipped["dWax"][3][1])
+    print('gradients["dWya"][1][2] =', clipped["dWya"][1][2])
+    print('gradients["db"][4] =', clipped["db"][4])
+    print('gradients["dby"][1] =', clipped["dby"][1])
+
+    for key, before in original.items():
+        after = np.asarray(clipped[key])
+        expect(after.shape == before.shape, f"{key} changed shape from {before.shape} to {after.shape}.")
+        expect(
+            after.max() <= mValue and after.min() >= -mValue,
+            f"{key} has values outside [-{mValue}, {mValue}]. np.clip returns a new array unless "
+            "you pass out=: use np.clip(gradient, -maxValue, maxValue, out=gradient).",
+        )
+        inside = np.abs(before) <= mValue
+        expect(
+            np.array_equal(after[inside], before[inside]),
+            f"{key}: values already inside [-{mValue}, {mValue}] changed. Clip to exactly "
+            "-maxValue and maxValue.",
+        )
+    passed("clip")
+
+
+# ----------------------------------------------------------------------------
+# Exercise 2 - sample
+# ----------------------------------------------------------------------------
+
+
+@report
+def sample_test(target):
+    """Does sample draw the expected characters and stop at the newline?"""
+    char_to_ix, ix_to_char = vocabulary()
+    np.random.seed(24)
+    parameters = random_parameters(n_a=100, n_x=27, n_y=27)
+    indices = call_student("sample", target, parameters, char_to_ix, 0)
+
+    expect(isinstance(indices, list), "sample must return a list of indices.")
+    expect(len(indices) > 0, "sample returned an empty list.")
+    indices = [int(ix) for ix in indices]  # np.int64(3) prints as 3 here, as on every numpy
+    print("Sampling:")
+    print("list of sampled indices:\n", indices)
+    print("list of sampled characters:\n", [ix_to_char.get(ix, "?") for ix in indices])
+    expect(len(indices) <= 51, "A name has at most 50 sampled characters plus the final newline.")
+    expect(indices[-1] == char_to_ix["\n"], "Every sample must end with the newline index.")
+    expect(
+        min(indices) >= 0 and max(indices) < len(char_to_ix),
+        f"Sampled indices must lie between 0 and {len(char_to_ix) - 1}.",
+    )
+    expect(
+        indices[:6] == [23, 16, 26, 26, 24, 3],
+        "The first sampled characters differ from the expected ones. Check the three equations, "
+        "that x is a one-hot vector of the sampled index, that a_prev carries the hidden state, "
+        "and that you draw with np.random.choice(list(range(vocab_size)), p=y.ravel()).",
+    )
+    passed("sample")
+
+
+# ----------------------------------------------------------------------------
+# Exercise 3 - optimize
+# ----------------------------------------------------------------------------
+
+
+@report
+def optimize_test(target):
+    """Does one optimization step give the expected loss, clipped gradients and hidden state?"""
+    np.random.seed(1)
+    vocab_size, n_a = 27, 100
+    a_prev = np.random.randn(n_a, 1)
+    parameters = random_parameters(n_a, vocab_size, vocab_size)
+    X = [12, 3, 5, 11, 22, 3]
+    Y = [4, 14, 11, 22, 25, 26]
+    old_parameters = copy.deepcopy(parameters)
+    result = call_student("optimize", target, X, Y, a_prev, parameters, learning_rate=0.01)
+
+    expect(
+        isinstance(result, tuple) and len(result) == 3,
+        "optimize must return three values: loss, gradients, a[len(X)-1].",
+    )
+    loss, gradients, a_last = result
+    print("Loss =", loss)
+    print('gradients["dWaa"][1][2] =', gradients["dWaa"][1][2])
+    print('np.argmax(gradients["dWax"]) =', np.argmax(gradients["dWax"]))
+    print('gradients["dWya"][1][2] =', gradients["dWya"][1][2])
+    print('gradients["db"][4] =', gradients["db"][4])
+    print('gradients["dby"][1] =', gradients["dby"][1])
+    print("a_last[4] =", a_last[4])
+
+    expect(np.isclose(loss, 126.5039757), "Unexpected loss: check the call of rnn_forward.")
+    for key, gradient in gradients.items():
+        expect(
+            np.min(gradient) >= -5 and np.max(gradient) <= 5,
+            f"{key} is not clipped to [-5, 5]: call clip(gradients, 5) after rnn_backward.",
+        )
+    expect(
+        np.isclose(gradients["dWaa"][1, 2], 0.1947093) and np.isclose(gradients["dWya"][1, 2], -0.007773876),
+        "Unexpected gradients: check the call of rnn_backward.",
+    )
+    expect(
+        not np.allclose(parameters["Wya"], old_parameters["Wya"]),
+        "The parameters were not updated: call update_parameters with the learning rate.",
+    )
+    expect(
+        np.shape(a_last) == (n_a, 1) and np.allclose(a_last[4], -1.0),
+        "optimize must return the last hidden state a[len(X)-1] of shape (n_a, 1).",
+    )
+    passed("optimize")
+
+
+# ----------------------------------------------------------------------------
+# Exercise 4 - model
+# ----------------------------------------------------------------------------
+
+
+@report
+def model_test(target, data_x, ix_to_char, char_to_ix):
+    """Does the 22,001-iteration training run end with the expected name?"""
+    result = call_student("model", target, data_x, ix_to_char, char_to_ix, 22001, verbose=True)
+    expect(
+        isinstance(result, tuple) and len(result) == 2,
+        "model must return two values: parameters, last_dino_name.",
+    )
+    _, last_name = result
+    expect(
+        last_name == "Trodonosaurus\n",
+        f"The last sampled name is {last_name!r}, expected 'Trodonosaurus\\n'. Compare your "
+        "printed output with the expected output below to find the first difference.",
+    )
+    passed("model")

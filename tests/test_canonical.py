@@ -1,0 +1,57 @@
+"""The 22,001-iteration training run prints exactly the canonical output, whatever the
+BLAS kernel and whatever CPU features numpy may use."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import FILES, ROOT
+
+CANONICAL = (FILES / "model_22001_canonical_output.txt").read_text()
+
+CONFIGURATIONS = {
+    "default": {},
+    # An old OpenBLAS kernel, and numpy without AVX2/AVX-512 code paths: both change the last
+    # bits of np.dot and np.tanh, and must change nothing here.
+    "prescott-no-avx": {
+        "OPENBLAS_CORETYPE": "Prescott",
+        "NPY_DISABLE_CPU_FEATURES": "AVX512_ICL AVX512_SPR X86_V4 X86_V3",
+    },
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("configuration", CONFIGURATIONS)
+def test_is_the_training_run_byte_for_byte_the_canonical_output(configuration):
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
+    env.update(CONFIGURATIONS[configuration])
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder.reference", "22001"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == CANONICAL
+
+
+def test_does_the_configuration_really_change_numpy():
+    """Guard for the test above: the second configuration must actually alter numpy's bits."""
+    probe = (
+        "import hashlib, numpy as np; x = np.linspace(-3, 3, 1000001); "
+        "print(hashlib.sha256(np.tanh(x).tobytes() + np.exp(x).tobytes()).hexdigest())"
+    )
+    outputs = set()
+    for overrides in CONFIGURATIONS.values():
+        env = {
+            k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
+        }
+        env.update(overrides)
+        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        outputs.add(result.stdout)
+    if len(outputs) == 1:
+        pytest.skip("this processor has no AVX2/AVX-512 for the configuration to switch off")

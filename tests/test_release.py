@@ -1,0 +1,123 @@
+"""The student release: built by nbgrader from source/, clean of solutions and hidden
+tests, identical to a fresh build, self-contained, and honest about what is unfinished."""
+
+import filecmp
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat import NotebookNode
+from notebooks import copy_assignment, errors, execute, grade_id
+
+from autograder.assign import problems
+from autograder.assign.scaffold import ScaffoldSolutions
+from autograder.paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR, SOURCE_NOTEBOOK
+
+
+def test_is_the_committed_release_clean():
+    assert problems(RELEASE_DIR) == []
+
+
+def test_does_a_fresh_build_reproduce_the_committed_release_exactly():
+    from autograder.assign import build_in_temporary_folder
+
+    fresh = build_in_temporary_folder()
+    comparison = filecmp.dircmp(fresh, RELEASE_DIR, ignore=["__pycache__"])
+
+    def differences(cmp, prefix=""):
+        found = [prefix + name for name in cmp.left_only + cmp.right_only + cmp.diff_files + cmp.funny_files]
+        for name, sub in cmp.subdirs.items():
+            found += differences(sub, prefix + name + "/")
+        return found
+
+    assert differences(comparison) == [], "release/ is stale: run `make release` and commit it"
+    for path in fresh.rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() == (RELEASE_DIR / path.relative_to(fresh)).read_bytes(), path
+
+
+def test_does_the_release_keep_no_trace_of_the_solution():
+    """No line written only inside a solution region may appear anywhere in the release."""
+    source = nbformat.read(SOURCE_NOTEBOOK, as_version=4)
+    release = nbformat.read(RELEASE_DIR / NOTEBOOK, as_version=4)
+    solution_lines, public_lines = set(), set()
+    for cell in source.cells:
+        inside = False
+        for line in cell.source.splitlines():
+            text = line.strip()
+            if "### BEGIN SOLUTION" in text or "### END SOLUTION" in text:
+                inside = "BEGIN" in text
+            elif text.startswith("#>"):
+                public_lines.add(text[2:].strip())
+            elif text:
+                (solution_lines if inside else public_lines).add(text)
+    released = {line.strip() for cell in release.cells for line in cell.source.splitlines()}
+    assert sorted((solution_lines - public_lines) & released) == []
+
+
+def test_does_the_release_show_the_scaffold_with_line_hints():
+    release = nbformat.read(RELEASE_DIR / NOTEBOOK, as_version=4)
+    for cell in release.cells:
+        if grade_id(cell) in GRADED_FUNCTIONS:
+            assert "### START CODE HERE ###" in cell.source and "### END CODE HERE ###" in cell.source
+            assert "(≈" in cell.source and "None" in cell.source
+            assert cell.source.splitlines()[0].startswith("# UNQ_C")
+
+
+def test_is_a_solution_region_without_stub_lines_refused():
+    cell = NotebookNode(
+        cell_type="code",
+        source="def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION",
+        metadata={"nbgrader": {"grade_id": "f"}},
+    )
+    with pytest.raises(RuntimeError, match="no '#>' stub lines"):
+        ScaffoldSolutions()._replace_solution_region(cell, "python")
+
+
+def test_does_the_scaffold_keep_the_stub_lines_indentation():
+    cell = NotebookNode(
+        cell_type="code",
+        metadata={},
+        source=(
+            "def f(xs):\n    ### BEGIN SOLUTION\n    #> for x in xs:\n    #>     print(None)\n"
+            "    for x in xs:\n        print(x)\n    ### END SOLUTION\n    return 1"
+        ),
+    )
+    assert ScaffoldSolutions()._replace_solution_region(cell, "python")
+    assert cell.source == "def f(xs):\n    for x in xs:\n        print(None)\n    return 1"
+
+
+@pytest.fixture(scope="module")
+def executed_release(tmp_path_factory):
+    """The release as a student gets it, copied elsewhere and run with the scaffold untouched."""
+    folder = copy_assignment(RELEASE_DIR, tmp_path_factory.mktemp("student") / "dinosaurus_island")
+    return execute(folder / NOTEBOOK, timeout=300, allow_errors=True)
+
+
+def test_does_everything_but_the_visible_tests_run_in_the_release(executed_release):
+    for index, cell in enumerate(executed_release.cells):
+        if cell.cell_type == "code" and not (grade_id(cell) or "").endswith("_test"):
+            assert not errors(cell), f"cell {index} failed in the release: {errors(cell)}"
+
+
+@pytest.mark.parametrize("function", GRADED_FUNCTIONS)
+def test_does_each_visible_test_say_not_implemented_yet(executed_release, function):
+    cell = next(c for c in executed_release.cells if grade_id(c) == f"{function}_test")
+    [error] = errors(cell)
+    assert error.ename == "VisibleTestFailure"
+    assert f"{function} is not implemented yet" in error.evalue
+    assert len(error.traceback) == 1, "the student should see one message, not a traceback"
+    assert "numpy" not in error.traceback[0]
+
+
+def test_can_the_checker_modules_be_imported_with_only_the_release(tmp_path):
+    folder = copy_assignment(RELEASE_DIR, tmp_path / "dinosaurus_island")
+    result = subprocess.run(
+        [sys.executable, "-E", "-c", "import utils, public_tests; print(len(utils.__all__))"],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "11"

@@ -1,0 +1,285 @@
+"""utils: the helpers students import.  Gradients against finite differences, the fast
+path against the plain per-step version bit for bit, the reproducible arithmetic against
+numpy's, and the data set's published facts."""
+
+import copy
+import hashlib
+import math
+
+import numpy as np
+import pytest
+
+import utils
+from utils import exact
+from utils.rnn import PARAMETER_NAMES, one_hot
+
+DINOS_SHA256 = "ad6465621cf56c08f71d4fbb40cf7eab763f9df42c54cc460d6c4d86e9c927fb"
+
+
+def random_parameters(rng, n_x, n_a, scale=0.5):
+    return {
+        "Wax": rng.standard_normal((n_a, n_x)) * scale,
+        "Waa": rng.standard_normal((n_a, n_a)) * scale,
+        "Wya": rng.standard_normal((n_x, n_a)) * scale,
+        "b": rng.standard_normal((n_a, 1)) * scale,
+        "by": rng.standard_normal((n_x, 1)) * scale,
+    }
+
+
+def random_example(rng, n_x, T):
+    X = [None] + [int(i) for i in rng.integers(0, n_x, T - 1)]
+    Y = [int(i) for i in rng.integers(0, n_x, T)]
+    return X, Y
+
+
+# --------------------------------------------------------------------------- plain reference
+
+
+def plain_forward(X, Y, a0, parameters):
+    """The textbook loop over rnn_step_forward."""
+    n_x = parameters["Wax"].shape[1]
+    x, a, y_hat = {}, {-1: np.copy(a0)}, {}
+    loss = np.float64(0.0)
+    for t in range(len(X)):
+        x[t] = one_hot(X[t], n_x)
+        a[t], y_hat[t] = utils.rnn_step_forward(parameters, a[t - 1], x[t])
+        loss -= exact.log(y_hat[t][Y[t], 0])
+    return loss, (y_hat, a, x)
+
+
+def plain_backward(X, Y, parameters, cache):
+    """The textbook loop over rnn_step_backward, from the last step to the first."""
+    y_hat, a, x = cache
+    gradients = {"d" + name: np.zeros_like(parameters[name]) for name in PARAMETER_NAMES}
+    gradients["da_next"] = np.zeros_like(a[0])
+    for t in reversed(range(len(X))):
+        dy = np.copy(y_hat[t])
+        dy[Y[t]] -= 1
+        utils.rnn_step_backward(dy, gradients, parameters, x[t], a[t], a[t - 1])
+    del gradients["da_next"]
+    return gradients, a
+
+
+CASES = [
+    (n_x, n_a, T, scale)
+    for n_x, n_a, T in [(27, 50, 12), (27, 100, 6), (3, 1, 1), (5, 7, 30), (40, 130, 9)]
+    for scale in (0.01, 0.5, 3.0)
+]
+
+
+@pytest.mark.parametrize("n_x, n_a, T, scale", CASES)
+def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale):
+    rng = np.random.default_rng(n_x * 1000 + n_a + T)
+    parameters = random_parameters(rng, n_x, n_a, scale)
+    X, Y = random_example(rng, n_x, T)
+    a0 = rng.standard_normal((n_a, 1))
+
+    loss_plain, cache_plain = plain_forward(X, Y, a0, parameters)
+    grads_plain, a_plain = plain_backward(X, Y, parameters, cache_plain)
+    loss_fast, cache_fast = utils.rnn_forward(X, Y, a0, parameters)
+    grads_fast, a_fast = utils.rnn_backward(X, Y, parameters, cache_fast)
+
+    assert np.float64(loss_fast).tobytes() == np.float64(loss_plain).tobytes()
+    assert sorted(grads_fast) == sorted(grads_plain)
+    for name in grads_plain:
+        assert grads_fast[name].tobytes() == grads_plain[name].tobytes(), name
+    assert sorted(a_fast) == sorted(a_plain)
+    for t in a_plain:
+        assert a_fast[t].tobytes() == a_plain[t].tobytes(), t
+
+
+@pytest.mark.parametrize("name", PARAMETER_NAMES)
+def test_do_the_gradients_match_finite_differences(name):
+    rng = np.random.default_rng(7)
+    n_x, n_a = 6, 5
+    parameters = random_parameters(rng, n_x, n_a)
+    X, Y = random_example(rng, n_x, 5)
+    a0 = rng.standard_normal((n_a, 1)) * 0.3
+    loss, cache = utils.rnn_forward(X, Y, a0, parameters)
+    gradients, _ = utils.rnn_backward(X, Y, parameters, cache)
+
+    numeric = np.zeros_like(parameters[name])
+    eps = 1e-6
+    for index in np.ndindex(numeric.shape):
+        shifted = copy.deepcopy(parameters)
+        shifted[name][index] += eps
+        up, _ = utils.rnn_forward(X, Y, a0, shifted)
+        shifted[name][index] -= 2 * eps
+        down, _ = utils.rnn_forward(X, Y, a0, shifted)
+        numeric[index] = (up - down) / (2 * eps)
+    analytic = gradients["d" + name]
+    assert np.linalg.norm(analytic - numeric) / np.linalg.norm(analytic + numeric) < 1e-7
+
+
+def test_are_the_hidden_states_returned_keyed_by_time_step():
+    rng = np.random.default_rng(3)
+    parameters = random_parameters(rng, 4, 3)
+    X, Y = random_example(rng, 4, 5)
+    a0 = rng.standard_normal((3, 1))
+    _, cache = utils.rnn_forward(X, Y, a0, parameters)
+    _, a = utils.rnn_backward(X, Y, parameters, cache)
+    assert sorted(a) == [-1, 0, 1, 2, 3, 4]
+    assert np.array_equal(a[-1], a0)
+    assert a[len(X) - 1].shape == (3, 1)
+
+
+def test_is_the_vocabulary_size_taken_from_the_parameters():
+    rng = np.random.default_rng(11)
+    parameters = random_parameters(rng, 9, 4)  # 9 symbols, not 27
+    loss, cache = utils.rnn_forward([None, 8, 2], [8, 2, 0], np.zeros((4, 1)), parameters)
+    gradients, _ = utils.rnn_backward([None, 8, 2], [8, 2, 0], parameters, cache)
+    assert np.isfinite(loss)
+    assert gradients["dWax"].shape == (4, 9)
+
+
+# --------------------------------------------------------------------------- arithmetic
+
+
+def ulps(got, want):
+    return np.max(np.abs(got - want) / np.spacing(np.maximum(np.abs(want), np.finfo(float).tiny)))
+
+
+def test_are_exp_tanh_and_log_within_a_few_ulps_of_numpy():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-700, 700, 20000), rng.uniform(-2, 2, 20000), [0.0, 0.6, 1e-12]])
+    assert ulps(exact.exp(x), np.exp(x)) <= 2
+    assert ulps(exact.tanh(x), np.tanh(x)) <= 4
+    p = np.concatenate([rng.uniform(1e-300, 1, 20000), 10.0 ** rng.uniform(-300, 300, 20000)])
+    assert ulps(exact.log(p), np.log(p)) <= 4
+
+
+def test_do_the_special_values_come_out_as_ieee_says():
+    assert exact.exp(np.array([0.0]))[0] == 1.0
+    assert exact.exp(np.array([-np.inf]))[0] == 0.0
+    with np.errstate(over="ignore"):
+        assert exact.exp(np.array([1000.0]))[0] == np.inf
+    assert list(exact.tanh(np.array([np.inf, -np.inf]))) == [1.0, -1.0]
+    assert np.signbit(exact.tanh(np.array([-0.0]))[0])
+    logs = exact.log(np.array([1.0, 0.0, np.inf, -1.0]))
+    assert logs[0] == 0.0 and logs[1] == -np.inf and logs[2] == np.inf and np.isnan(logs[3])
+
+
+def test_is_the_arithmetic_element_wise_whatever_the_batch():
+    """The same number gives the same bits alone or in a batch: batching cannot change results."""
+    rng = np.random.default_rng(2)
+    x = rng.uniform(-5, 5, 300)
+    for function in (exact.exp, exact.tanh):
+        batch = function(x.reshape(30, 10))
+        alone = np.array([function(np.array([[v]]))[0, 0] for v in x])
+        assert batch.ravel().tobytes() == alone.tobytes()
+    p = rng.uniform(0, 1, 300)
+    assert exact.log(p).tobytes() == np.array([exact.log(np.array([v]))[0] for v in p]).tobytes()
+
+
+def test_is_matvec_the_specified_sum_of_products():
+    rng = np.random.default_rng(4)
+    W, v = rng.standard_normal((7, 50)), rng.standard_normal((50, 1))
+    assert exact.matvec(W, v).tobytes() == (W * v.T).sum(axis=1, keepdims=True).tobytes()
+    assert np.allclose(exact.matvec(W, v), W @ v, rtol=1e-13)
+    u = rng.standard_normal((7, 1))
+    assert np.allclose(exact.matvec_t(W, u), W.T @ u, rtol=1e-13)
+
+
+def test_does_the_tanh_series_take_over_exactly_at_its_limit():
+    y_limit = exact.TANH_SERIES_LIMIT / 2
+    x = np.array([np.nextafter(y_limit, 0), y_limit, np.nextafter(y_limit, 1)])
+    assert ulps(exact.tanh(x), np.tanh(x)) <= 4
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def test_does_softmax_give_probability_columns():
+    z = np.array([[1.0, 1000.0], [2.0, 1000.0], [3.0, -1000.0]])
+    p = utils.softmax(z)
+    assert np.allclose(p.sum(axis=0), 1.0)
+    assert np.allclose(p[:, 0], np.exp(z[:, 0]) / np.exp(z[:, 0]).sum())
+    assert np.allclose(p[:, 1], [0.5, 0.5, 0.0])
+
+
+def test_does_initialize_parameters_draw_wax_waa_wya_in_that_order():
+    parameters = utils.initialize_parameters(4, 3, 2)
+    np.random.seed(1)
+    assert np.array_equal(parameters["Wax"], np.random.randn(4, 3) * 0.01)
+    assert np.array_equal(parameters["Waa"], np.random.randn(4, 4) * 0.01)
+    assert np.array_equal(parameters["Wya"], np.random.randn(2, 4) * 0.01)
+    assert not parameters["b"].any() and parameters["b"].shape == (4, 1)
+    assert not parameters["by"].any() and parameters["by"].shape == (2, 1)
+
+
+def test_does_update_parameters_change_the_arrays_in_place():
+    parameters = {name: np.ones((2, 2)) for name in PARAMETER_NAMES}
+    arrays = dict(parameters)
+    gradients = {"d" + name: np.full((2, 2), 3.0) for name in PARAMETER_NAMES}
+    utils.update_parameters(parameters, gradients, 0.1)
+    for name in PARAMETER_NAMES:
+        assert parameters[name] is arrays[name]
+        assert np.allclose(parameters[name], 1 - 0.1 * 3.0)
+
+
+def test_do_the_loss_helpers_follow_their_formulas():
+    assert math.isclose(utils.get_initial_loss(27, 7), 7 * math.log(27), rel_tol=1e-15)
+    assert utils.smooth(10.0, 20.0) == 10.0 * 0.999 + 20.0 * 0.001
+
+
+def test_does_get_sample_capitalise_the_name(capsys):
+    ix_to_char = dict(enumerate("\nabcdefghijklmnopqrstuvwxyz"))
+    indices = [20, 18, 15, 4, 15, 14, 15, 19, 1, 21, 18, 21, 19, 0]
+    assert utils.get_sample(indices, ix_to_char) == "Trodonosaurus\n"
+    assert utils.get_sample([], ix_to_char) == ""
+    utils.print_sample(indices, ix_to_char)
+    assert capsys.readouterr().out == "Trodonosaurus\n"
+
+
+def test_is_the_public_api_what_students_are_told():
+    assert sorted(utils.__all__) == sorted(
+        [
+            "softmax",
+            "smooth",
+            "get_initial_loss",
+            "initialize_parameters",
+            "rnn_step_forward",
+            "rnn_step_backward",
+            "rnn_forward",
+            "rnn_backward",
+            "update_parameters",
+            "get_sample",
+            "print_sample",
+        ]
+    )
+
+
+# --------------------------------------------------------------------------- data
+
+
+def test_is_the_data_set_the_published_one(dino_data):
+    from autograder.paths import RELEASE_DIR, SOURCE_DIR
+
+    for folder in (SOURCE_DIR, RELEASE_DIR):
+        raw = (folder / "dinos.txt").read_bytes()
+        assert len(raw) == 19909
+        assert hashlib.sha256(raw).hexdigest() == DINOS_SHA256
+    names, ix_to_char, char_to_ix = dino_data
+    assert len(char_to_ix) == 27 and len(names) == 1536
+    examples = [name.strip() for name in names]
+    np.random.seed(0)
+    np.random.shuffle(examples)
+    assert examples[0] == "turiasaurus"
+
+
+def test_does_one_optimization_step_reproduce_the_published_numbers(reference):
+    """The seed's optimize check: same numbers to the digits that do not depend on the machine."""
+    np.random.seed(1)
+    a_prev = np.random.randn(100, 1)
+    Wax, Waa, Wya = np.random.randn(100, 27), np.random.randn(100, 100), np.random.randn(27, 100)
+    b, by = np.random.randn(100, 1), np.random.randn(27, 1)
+    parameters = {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}
+    loss, gradients, a_last = reference["optimize"](
+        [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26], a_prev, parameters, learning_rate=0.01
+    )
+    assert math.isclose(loss, 126.50397572165389, rel_tol=1e-11)
+    assert math.isclose(gradients["dWaa"][1][2], 0.19470931534713587, rel_tol=1e-11)
+    assert math.isclose(gradients["dWya"][1][2], -0.007773876032002162, rel_tol=1e-11)
+    assert np.argmax(gradients["dWax"]) == 93
+    assert np.allclose(gradients["db"][4], -0.06809825) and np.allclose(gradients["dby"][1], 0.01538192)
+    assert np.allclose(a_last[4], -1.0)
