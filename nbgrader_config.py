@@ -5,6 +5,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for autograder.*
 
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader import preprocessors as nbg  # noqa: E402
 
 from autograder.assign.scaffold import ScaffoldSolutions  # noqa: E402
@@ -33,3 +34,13 @@ c.GenerateAssignment.preprocessors = [
     nbg.ComputeChecksums,
     nbg.CheckCellMetadata,
 ]
+
+# Autograding: the hidden-test regions import autograder.nbgrader_hook, so kernels started by
+# nbgrader get the course folder on their path.  The training cell runs 22,001 steps, and its
+# hidden region grades the submission once more in the sandbox: give cells 15 minutes.
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (c.CourseDirectory.root, os.environ.get("PYTHONPATH", "")) if p)
+c.Execute.timeout = 900
+c.Execute.interrupt_on_timeout = True
+
+# Feedback shows each check's message but not the code of the hidden-test regions.
+c.GenerateFeedback.preprocessors = [nbg.GetGrades, nbg.ClearHiddenTests, CSSHTMLHeaderPreprocessor]

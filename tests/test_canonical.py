@@ -46,9 +46,7 @@ def test_does_the_configuration_really_change_numpy():
     )
     outputs = set()
     for overrides in CONFIGURATIONS.values():
-        env = {
-            k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")
-        }
+        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
         env.update(overrides)
         result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
         assert result.returncode == 0, result.stderr

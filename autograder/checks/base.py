@@ -1,0 +1,110 @@
+"""Checks as data: a graded function has cases (inputs) and checks (what is judged, for
+how many points, and what the student reads when it fails)."""
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+ALPHABET = "\nabcdefghijklmnopqrstuvwxyz"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of the graded function.  Inputs only: expected outputs live in references/."""
+
+    id: str
+    args: tuple
+    kwargs: dict = field(default_factory=dict)
+    global_seed: int = 0  # np.random.seed before the call, so stray draws are reproducible
+    return_args: tuple = ()  # positions of arguments to send back after the call (in-place effects)
+    record: dict = field(default_factory=dict)  # {injected function: call numbers to note}
+
+    def as_task(self):
+        return {
+            "id": self.id,
+            "args": list(self.args),
+            "kwargs": dict(self.kwargs),
+            "global_seed": self.global_seed,
+            "return_args": list(self.return_args),
+            "record": {name: list(calls) for name, calls in self.record.items()},
+        }
+
+
+# A judge gets the student's and the reference's observations, {case id: observed}, for the
+# cases the check reads, and returns None when the check passes or the feedback when not.
+Judge = Callable[[dict, dict], "str | None"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str  # what is checked, in words a student understands
+    points: float
+    cases: tuple  # ids of the cases it reads
+    judge: Judge
+    # True when the judge reads only what was recorded before the student's code failed
+    # (the calls it made), so it can still tell what was right about a run that crashed.
+    tolerates_errors: bool = False
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str
+    points: float
+    dependencies: tuple  # reference functions the graded one calls (injected, never itself)
+    cases: Callable[[], list]  # builds the cases (deterministic)
+    checks: tuple
+    floor_seconds: float = 20.0  # the least wall-clock time a run gets
+    timeout_hint: str = ""  # the likeliest reason this function runs forever
+
+    def __post_init__(self):
+        total = sum(check.points for check in self.checks)
+        assert abs(total - self.points) < 1e-9, f"{self.name}: checks add up to {total}, not {self.points}"
+
+
+# ----------------------------------------------------------------------------
+# Helpers for building inputs and comparing outputs
+# ----------------------------------------------------------------------------
+
+
+def vocabulary(symbols=ALPHABET, insertion_order=None):
+    """char_to_ix, ix_to_char over ``symbols`` (index = position); optionally inserted in another order."""
+    order = insertion_order or range(len(symbols))
+    char_to_ix = {symbols[i]: i for i in order}
+    ix_to_char = {i: symbols[i] for i in order}
+    return char_to_ix, ix_to_char
+
+
+def random_parameters(seed, n_a, n_x, scale=1.0):
+    """Wax, Waa, Wya, b, by drawn from np.random.seed(seed) in that order."""
+    np.random.seed(seed)
+    return {
+        "Wax": np.random.randn(n_a, n_x) * scale,
+        "Waa": np.random.randn(n_a, n_a) * scale,
+        "Wya": np.random.randn(n_x, n_a) * scale,
+        "b": np.random.randn(n_a, 1) * scale,
+        "by": np.random.randn(n_x, 1) * scale,
+    }
+
+
+def same(a, b, rtol=1e-9, atol=1e-12):
+    """Deep equality of decoded values: arrays close in value and equal in shape."""
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        a, b = np.asarray(a), np.asarray(b)
+        if a.shape != b.shape or a.dtype.kind not in "fiub" or b.dtype.kind not in "fiub":
+            return False
+        return bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k], rtol, atol) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return bool(np.isclose(float(a), float(b), rtol=rtol, atol=atol))
+        except (TypeError, ValueError):
+            return False
+    return type(a) is type(b) and a == b
+
+
+def results(observed, *case_ids):
+    return [observed[case_id]["result"] for case_id in case_ids]

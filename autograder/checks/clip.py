@@ -1,0 +1,120 @@
+"""Hidden checks of ``clip(gradients, maxValue)``."""
+
+import numpy as np
+
+from .base import Case, Check, FunctionSpec, same
+
+KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
+
+
+def gradients(seed, n_a, n_x, scale):
+    np.random.seed(seed)
+    shapes = {"dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dWya": (n_x, n_a), "db": (n_a, 1), "dby": (n_x, 1)}
+    return {key: np.random.randn(*shape) * scale for key, shape in shapes.items()}
+
+
+def visible_gradients():
+    """The visible test's inputs: np.random.seed(3), shapes (5, 3), (5, 5), (2, 5), (5, 1), (2, 1)."""
+    np.random.seed(3)
+    shapes = [(5, 3), (5, 5), (2, 5), (5, 1), (2, 1)]
+    return {key: np.random.randn(*shape) * 10 for key, shape in zip(KEYS, shapes, strict=True)}
+
+
+def cases():
+    return [
+        Case("visible-10", (visible_gradients(), 10), return_args=(0,)),
+        Case("visible-5", (visible_gradients(), 5), return_args=(0,)),
+        Case("bound-1.5", (gradients(11, 7, 4, 3.0), 1.5), return_args=(0,)),
+        Case("bound-tiny", (gradients(12, 3, 6, 0.01), 0.002), return_args=(0,)),
+        Case("nothing-to-clip", (gradients(13, 4, 5, 1.0), 100), return_args=(0,)),
+    ]
+
+
+ALL = ("visible-10", "visible-5", "bound-1.5", "bound-tiny", "nothing-to-clip")
+INPUTS = {case.id: case for case in cases()}
+
+
+def returns_all_gradients(student, reference):
+    for case_id in ALL:
+        result = student[case_id]["result"]
+        if not isinstance(result, dict):
+            return "clip must return a dictionary of gradients."
+        missing = [key for key in KEYS if key not in result]
+        if missing:
+            return f"clip must return all five gradients; {', '.join(missing)} missing."
+        for key in KEYS:
+            shape = np.shape(reference[case_id]["result"][key])
+            if np.shape(result[key]) != shape:
+                return f"{key} came back with shape {np.shape(result[key])} instead of {shape}."
+    return None
+
+
+def within_bounds(student, reference):
+    unclipped = set()
+    for case_id in ALL:
+        bound = INPUTS[case_id].args[1]
+        for key in KEYS:
+            value = np.asarray(student[case_id]["result"].get(key, np.nan), dtype=float)
+            if not np.all(np.abs(value) <= bound):
+                unclipped.add(key)
+    if not unclipped:
+        return None
+    if unclipped == set(KEYS):
+        return (
+            "The gradients came back unclipped. np.clip returns a new array unless you pass out=: "
+            "write np.clip(gradient, -maxValue, maxValue, out=gradient) so the arrays in the dictionary change."
+        )
+    names = ", ".join(key for key in KEYS if key in unclipped)
+    return f"{names} not clipped: loop over all five gradients dWax, dWaa, dWya, db and dby."
+
+
+def exact_values(student, reference):
+    for case_id in ("visible-10", "visible-5"):
+        if not same(student[case_id]["result"], reference[case_id]["result"], rtol=0, atol=0):
+            return (
+                "Some values differ from element-wise clipping: values above maxValue must become maxValue, "
+                "values below -maxValue become -maxValue, and all others stay exactly as they were."
+            )
+    return None
+
+
+def uses_max_value(student, reference):
+    if exact_values(student, reference):
+        return "clip is not yet right for the bounds 10 and 5 either; fix the element-wise clipping first."
+    for case_id in ("bound-1.5", "bound-tiny", "nothing-to-clip"):
+        if not same(student[case_id]["result"], reference[case_id]["result"], rtol=0, atol=0):
+            return (
+                "clip gives wrong values for bounds other than 10 and 5: clip to -maxValue and maxValue, "
+                "the argument, not a fixed number."
+            )
+    return None
+
+
+def leaves_input_alone(student, reference):
+    for case_id in ALL:
+        if not same(student[case_id]["args_after"][0], INPUTS[case_id].args[0], rtol=0, atol=0):
+            return (
+                "clip changed the arrays it was given. Keep the line gradients = copy.deepcopy(gradients) "
+                "at the top, so the caller's gradients stay as they were."
+            )
+    return None
+
+
+SPEC = FunctionSpec(
+    name="clip",
+    points=20,
+    dependencies=(),
+    cases=cases,
+    checks=(
+        Check("returns all five gradients with their shapes", 2, ALL, returns_all_gradients),
+        Check("every gradient lies in [-maxValue, maxValue]", 8, ALL, within_bounds),
+        Check(
+            "values are clipped element-wise, the rest unchanged",
+            4,
+            ("visible-10", "visible-5"),
+            exact_values,
+        ),
+        Check("uses maxValue for any bound", 4, ALL, uses_max_value),
+        Check("leaves the gradients passed in unchanged", 2, ALL, leaves_input_alone),
+    ),
+)

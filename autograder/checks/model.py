@@ -1,0 +1,183 @@
+"""Hidden checks of ``model(data_x, ix_to_char, char_to_ix, …)``; optimize and sample are the reference ones."""
+
+import re
+
+import numpy as np
+
+from ..reference import dinosaur_data
+from .base import Case, Check, FunctionSpec, same, vocabulary
+
+SMALL_SYMBOLS = "\nabdeilmnorstu"  # 14 symbols
+SMALL_NAMES = 20
+SMALL_ITERATIONS = 2 * SMALL_NAMES + 3  # wraps around the list twice
+FULL_ITERATIONS = 22001
+ITERATION_LINE = re.compile(r"^Iteration: (\d+), Loss: (\S+)$")
+
+
+def small_names():
+    """Twenty made-up names over 13 letters, from a fixed random state."""
+    rng = np.random.RandomState(5)
+    letters = SMALL_SYMBOLS[1:]
+    return ["".join(rng.choice(list(letters), size=rng.randint(3, 10))) for _ in range(SMALL_NAMES)]
+
+
+def cases():
+    char_to_ix, ix_to_char = vocabulary(SMALL_SYMBOLS)
+    names = small_names() + [""]  # like data.split("\n"): the file's last line is empty
+    n_examples = len(names)
+    small_calls = [0, 1, 2, n_examples - 1, n_examples, n_examples + 1]
+    dinos, dino_ix_to_char, dino_char_to_ix = dinosaur_data()
+    return [
+        Case(
+            "small",
+            (names, ix_to_char, char_to_ix),
+            {
+                "num_iterations": SMALL_ITERATIONS,
+                "n_a": 12,
+                "dino_names": 3,
+                "vocab_size": len(SMALL_SYMBOLS),
+                "verbose": True,
+            },
+            record={"optimize": small_calls},
+        ),
+        Case(
+            "full",
+            (dinos, dino_ix_to_char, dino_char_to_ix),
+            {"num_iterations": FULL_ITERATIONS, "verbose": True},
+            record={"optimize": [0, 1, 2]},
+        ),
+    ]
+
+
+def unpack(observed):
+    result = observed["result"]
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict):
+        return result
+    return None
+
+
+def recorded(observed):
+    return observed.get("calls", {}).get("optimize", {}).get("calls", {})
+
+
+def builds_x(student, reference):
+    mine, expected = recorded(student["small"]).get(0), recorded(reference["small"])[0]
+    if mine is None:
+        return "model must call optimize once per step."
+    if mine["X"] == expected["X"]:
+        return None
+    if mine["X"] == expected["X"][1:]:
+        return "X must start with None (the zero input that begins every name), then the name's indices."
+    return "X must be [None] followed by the indices of the name's characters, taken with char_to_ix."
+
+
+def builds_y(student, reference):
+    mine, expected = recorded(student["small"]).get(0), recorded(reference["small"])[0]
+    if mine is None:
+        return "model must call optimize once per step."
+    if mine["Y"] == expected["Y"]:
+        return None
+    if mine["Y"] == expected["Y"][:-1]:
+        return "Y must end with the index of the newline, char_to_ix['\\n'], so the model learns to end names."
+    if mine["Y"] == mine["X"]:
+        return "Y is X moved one step to the left: Y = X[1:] + [index of the newline]."
+    return "Y must be X without its first element, followed by the newline index."
+
+
+def cycles_through_names(student, reference):
+    mine, expected = recorded(student["small"]), recorded(reference["small"])
+    if all(mine.get(i, {}).get("X") == expected[i]["X"] for i in expected):
+        return None
+    return "after the last name, training must start again from the first: idx = j % len(examples)."
+
+
+def learning_rate(student, reference):
+    if not recorded(student["small"]):
+        return "model must call optimize once per step."
+    for call in list(recorded(student["small"]).values()) + list(recorded(student["full"]).values()):
+        if call["learning_rate"] != 0.01:
+            return f"optimize was called with learning rate {call['learning_rate']}: use 0.01."
+    return None
+
+
+def carries_hidden_state(student, reference):
+    mine = recorded(student["small"])
+    if any(mine.get(i, {}).get("a_prev_is_zero", True) for i in (1, 2)):
+        return "the hidden state is reset for every name: pass the a_prev returned by optimize to the next step."
+    return None
+
+
+def trains_on_any_data(student, reference):
+    mine, expected = unpack(student["small"]), unpack(reference["small"])
+    if mine is None:
+        return "model must return two values: parameters, last_dino_name."
+    if same(mine, expected):
+        return None
+    return (
+        "with another list of names and a smaller vocabulary, training ends elsewhere: use the arguments "
+        "(data_x, char_to_ix, vocab_size, …), never the notebook's variables."
+    )
+
+
+def full_run(student, reference):
+    mine, expected = unpack(student["full"]), unpack(reference["full"])
+    if mine is None:
+        return "model must return two values: parameters, last_dino_name."
+    if mine[1] != expected[1]:
+        return f"the 22,001-step run ends with {mine[1]!r}, not {expected[1]!r}."
+    if not same(mine[0], expected[0]):
+        return "the last name is right but the returned parameters are not the trained ones: return parameters."
+    return None
+
+
+def printed_progress(text):
+    """[(iteration, loss, [names…])] from what model printed."""
+    lines = text.splitlines()
+    blocks = []
+    for index, line in enumerate(lines):
+        match = ITERATION_LINE.match(line)
+        if match:
+            names = [name for name in lines[index + 1 : index + 12] if name.strip()][:7]
+            blocks.append((int(match.group(1)), match.group(2), names))
+    return blocks
+
+
+def progress_matches(student, reference):
+    mine, expected = (
+        printed_progress(student["full"]["stdout"]),
+        printed_progress(reference["full"]["stdout"]),
+    )
+    if mine == expected:
+        return None
+    for got, want in zip(mine, expected, strict=False):
+        if got != want:
+            return (
+                f"the printed progress first differs at iteration {want[0]}: compare your output with the "
+                "notebook's expected output from that point."
+            )
+    return "the training run must print its progress every 2,000 steps, as the notebook's expected output shows."
+
+
+SPEC = FunctionSpec(
+    name="model",
+    points=30,
+    dependencies=("clip", "sample", "optimize"),
+    cases=cases,
+    checks=(
+        Check("builds X: None, then the name's indices", 4, ("small",), builds_x, tolerates_errors=True),
+        Check(
+            "builds Y: X shifted by one, ending with the newline",
+            4,
+            ("small",),
+            builds_y,
+            tolerates_errors=True,
+        ),
+        Check("cycles through the names with j % len(examples)", 3, ("small",), cycles_through_names),
+        Check("trains with learning rate 0.01", 3, ("small", "full"), learning_rate, tolerates_errors=True),
+        Check("carries the hidden state from name to name", 3, ("small",), carries_hidden_state),
+        Check("trains on another data set and vocabulary", 4, ("small",), trains_on_any_data),
+        Check("the 22,001-step run ends with the expected name and weights", 4, ("full",), full_run),
+        Check("prints the expected names and losses every 2,000 steps", 5, ("full",), progress_matches),
+    ),
+    floor_seconds=60.0,
+)

@@ -1,0 +1,144 @@
+"""Hidden checks of ``optimize(X, Y, a_prev, parameters, learning_rate)``; clip is the reference one."""
+
+import numpy as np
+
+from utils import rnn_backward, rnn_forward
+
+from .base import Case, Check, FunctionSpec, random_parameters, same
+
+KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
+RETURNS = "optimize must return three values: loss, gradients, a[len(X)-1]."
+
+
+def visible_inputs():
+    """The visible test's inputs: np.random.seed(1), a_prev first, then Wax, Waa, Wya, b, by."""
+    np.random.seed(1)
+    a_prev = np.random.randn(100, 1)
+    Wax, Waa, Wya = np.random.randn(100, 27), np.random.randn(100, 100), np.random.randn(27, 100)
+    b, by = np.random.randn(100, 1), np.random.randn(27, 1)
+    parameters = {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}
+    return [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26], a_prev, parameters
+
+
+def hidden_inputs(seed, n_x, n_a, scale, X, Y):
+    parameters = random_parameters(seed, n_a, n_x, scale)
+    a_prev = np.random.randn(n_a, 1) * 0.5
+    return X, Y, a_prev, parameters
+
+
+def cases():
+    return [
+        Case("visible", visible_inputs(), {"learning_rate": 0.01}, return_args=(2, 3)),
+        Case(
+            "learning-rate",
+            hidden_inputs(21, 10, 20, 1.0, [None, 3, 1, 4, 1, 5], [3, 1, 4, 1, 5, 9]),
+            {"learning_rate": 0.05},
+            return_args=(2, 3),
+        ),
+        Case(
+            "zero-rate",
+            hidden_inputs(22, 27, 50, 1.0, [None, 8, 5, 12, 12, 15], [8, 5, 12, 12, 15, 0]),
+            {"learning_rate": 0.0},
+            return_args=(2, 3),
+        ),
+        Case(
+            "large-gradients",
+            hidden_inputs(23, 12, 30, 4.0, [None, 1, 2, 3, 4, 5, 6, 7], [1, 2, 3, 4, 5, 6, 7, 0]),
+            {"learning_rate": 0.01},
+            return_args=(2, 3),
+        ),
+    ]
+
+
+INPUTS = {case.id: case for case in cases()}
+ALL = tuple(INPUTS)
+
+
+def raw_gradients(case_id):
+    """What rnn_backward gives before any clipping, from the provided helpers."""
+    X, Y, a_prev, parameters = INPUTS[case_id].args
+    _, cache = rnn_forward(X, Y, a_prev, parameters)
+    gradients, _ = rnn_backward(X, Y, parameters, cache)
+    return gradients
+
+
+def unpack(observed):
+    result = observed["result"]
+    if not (isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], dict)):
+        return None
+    return result
+
+
+def returns_loss(student, reference):
+    for case_id in ALL:
+        result = unpack(student[case_id])
+        if result is None:
+            return RETURNS
+        if not same(result[0], reference[case_id]["result"][0]):
+            return "the loss differs from the one rnn_forward computes: return the loss of the forward pass."
+    return None
+
+
+def clipped_gradients(student, reference):
+    for case_id in ALL:
+        result = unpack(student[case_id])
+        if result is None:
+            return RETURNS
+        gradients = {key: result[1].get(key) for key in KEYS}
+        if same(gradients, reference[case_id]["result"][1]):
+            continue
+        raw = raw_gradients(case_id)
+        if same(gradients, raw):
+            return "the gradients are not clipped: call clip(gradients, 5) after rnn_backward."
+        if same(gradients, {key: np.clip(raw[key], -10, 10) for key in KEYS}):
+            return "the gradients are clipped at 10: the bound for this step is 5, clip(gradients, 5)."
+        return "the gradients differ from rnn_backward's, clipped to [-5, 5]: check the rnn_backward and clip calls."
+    return None
+
+
+def updates_parameters(student, reference):
+    for case_id in ALL:
+        if unpack(student[case_id]) is None:
+            return RETURNS
+        after = student[case_id]["args_after"][1]
+        if same(after, reference[case_id]["args_after"][1]):
+            continue
+        before = INPUTS[case_id].args[3]
+        rate = INPUTS[case_id].kwargs["learning_rate"]
+        if rate != 0 and same(after, before, rtol=0, atol=0):
+            return "the parameters were not updated: call update_parameters(parameters, gradients, learning_rate)."
+        gradients = reference[case_id]["result"][1]
+        if rate != 0.01 and same(after, {k: before[k] - 0.01 * gradients["d" + k] for k in before}):
+            return "the update ignores learning_rate: pass the learning_rate argument, not 0.01."
+        raw = raw_gradients(case_id)
+        if same(after, {k: before[k] - rate * raw["d" + k] for k in before}):
+            return "the update uses the unclipped gradients: clip them before update_parameters."
+        return "the parameters after the step differ: update them once, with the clipped gradients and learning_rate."
+    return None
+
+
+def returns_last_state(student, reference):
+    for case_id in ALL:
+        result = unpack(student[case_id])
+        if result is None:
+            return RETURNS
+        if same(result[2], reference[case_id]["result"][2]):
+            continue
+        if same(result[2], INPUTS[case_id].args[2]):
+            return "optimize returned a[-1], the state before the first step: return a[len(X)-1]."
+        return "the returned hidden state is not the one after the last step: return a[len(X)-1]."
+    return None
+
+
+SPEC = FunctionSpec(
+    name="optimize",
+    points=20,
+    dependencies=("clip",),
+    cases=cases,
+    checks=(
+        Check("returns the loss of the forward pass", 4, ALL, returns_loss),
+        Check("returns the gradients clipped to [-5, 5]", 5, ALL, clipped_gradients),
+        Check("updates the parameters in place with learning_rate", 6, ALL, updates_parameters),
+        Check("returns the hidden state after the last step", 5, ALL, returns_last_state),
+    ),
+)

@@ -1,0 +1,147 @@
+"""Grade one submission: each graded function in its own sandbox, judged in this process.
+
+Fairness: when a function is graded, the other graded functions it calls are the
+reference ones (from the instructor notebook), so a broken ``clip`` costs ``clip``'s points
+only.  The student's process gets those references, never the reference of the function
+being graded, and never an expected output: comparisons happen here.
+"""
+
+import ast
+import time
+
+from .checks import SPECS
+from .expected import load_expected
+from .reference import graded_cell_sources
+from .report import CheckResult, FunctionResult, SubmissionResult
+from .sandbox import DEFAULT_LIMITS, Limits, run_task
+from .submission import read_submission
+
+HINTS = {
+    "NameError": (
+        "A graded function can use only its arguments, its own variables and the helpers from utils: "
+        "the notebook's other variables do not exist when it is graded."
+    ),
+    "SystemExit": "Graded code must not call sys.exit or exit().",
+    "KeyboardInterrupt": "Graded code must not raise KeyboardInterrupt.",
+    "MemoryError": "The grader allows {memory} GB of memory.",
+    "RecursionError": "A function calls itself without end.",
+}
+
+
+def compact(source):
+    """A reference cell without its comments, as it is sent into a student's process."""
+    return ast.unparse(ast.parse(source))
+
+
+def error_feedback(name, error, limits):
+    """What a student reads when their code raised ``error`` (a dict from the runner)."""
+    kind, message = error.get("type", "Error"), error.get("message", "")
+    text = f"{name} raised {kind}" + (f": {message}" if message else "")
+    if error.get("line"):
+        text += f" (line {error['line']} of your cell" + (f": `{error['code']}`" if error.get("code") else "") + ")"
+    hint = HINTS.get(kind)
+    if hint:
+        text += ". " + hint.format(memory=limits.memory_bytes / 1024**3)
+    return text
+
+
+class Grader:
+    """Grades submissions against the stored references.  One instance serves a whole batch."""
+
+    def __init__(self, hide=(), time_scale=1.0, limits=DEFAULT_LIMITS):
+        sources = graded_cell_sources()
+        self.dependencies = {name: compact(source) for name, source in sources.items()}
+        self.expected = load_expected()  # raises StaleReferences when they do not match the cases
+        self.cases = {name: spec.cases() for name, spec in SPECS.items()}
+        self.hide, self.time_scale, self.limits = tuple(hide), time_scale, limits
+
+    def wall_seconds(self, spec):
+        reference_seconds = self.expected.seconds.get(spec.name, 0.0)
+        return max(spec.floor_seconds, 4.0 * reference_seconds) * self.time_scale + 10.0
+
+    def task(self, spec, source):
+        return {
+            "function": spec.name,
+            "student_source": source,
+            "dependencies": {dep: self.dependencies[dep] for dep in spec.dependencies},
+            "cases": [case.as_task() for case in self.cases[spec.name]],
+        }
+
+    def grade_function(self, spec, source, why_missing=None):
+        start = time.perf_counter()
+        if source is None:
+            return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
+        limits = Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds(spec)})
+        outcome = run_task(self.task(spec, source), limits, self.hide)
+        problem = outcome.define_error()
+        if problem is not None:
+            error = problem["error"]
+            if problem.get("phase") == "isolate":
+                feedback = f"the grader could not set up its sandbox: {error.get('message')}"
+            elif error.get("type") == "Missing":
+                feedback = f"the graded cell does not define a function named {spec.name}"
+            else:
+                feedback = "your cell could not be run: " + error_feedback(spec.name, error, limits)
+            return self._all_failed(spec, feedback, start)
+
+        observed = outcome.cases()
+        checks = []
+        for check in spec.checks:
+            missing = [case_id for case_id in check.cases if case_id not in observed]
+            failed = [observed[c] for c in check.cases if c in observed and not observed[c].get("ok")]
+            recorded_anything = any(r.get("calls") for o in failed for r in o.get("calls", {}).values())
+            if failed and not (check.tolerates_errors and recorded_anything):
+                feedback = error_feedback(spec.name, failed[0]["error"], limits)
+            elif missing:
+                feedback = self._why_missing(spec, outcome, limits)
+            else:
+                student = {c: observed[c] for c in check.cases}
+                reference = {c: self.expected.cases[spec.name][c] for c in check.cases}
+                try:
+                    feedback = check.judge(student, reference)
+                except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+                    feedback = f"{spec.name} returned values of an unexpected kind or shape."
+            passed = feedback is None
+            checks.append(
+                CheckResult(
+                    check.name,
+                    passed,
+                    "passed" if passed else feedback,
+                    check.points if passed else 0.0,
+                    check.points,
+                )
+            )
+        return FunctionResult(
+            spec.name, sum(c.points for c in checks), spec.points, checks, time.perf_counter() - start
+        )
+
+    def _why_missing(self, spec, outcome, limits):
+        if outcome.timed_out:
+            return (
+                f"{spec.name} did not finish within {limits.wall_seconds:.0f} s: look for a loop that never "
+                "ends, or far more work than the exercise asks for. " + spec.timeout_hint
+            ).strip()
+        if outcome.exit_code and outcome.exit_code < 0:
+            return (
+                f"the process running {spec.name} was killed (signal {-outcome.exit_code}), most likely for "
+                "using too much CPU time or memory."
+            )
+        return (
+            f"the process running {spec.name} stopped before finishing (exit code {outcome.exit_code}): "
+            "graded code must not call sys.exit, os._exit or similar."
+        )
+
+    def _all_failed(self, spec, feedback, start):
+        checks = [CheckResult(c.name, False, feedback, 0.0, c.points) for c in spec.checks]
+        return FunctionResult(spec.name, 0.0, spec.points, checks, time.perf_counter() - start)
+
+    def grade(self, path, student=None, only=None):
+        """Grade the notebook at ``path``; never raises for anything inside the notebook."""
+        submission = read_submission(path, student)
+        functions = {}
+        for name, spec in SPECS.items():
+            if only and name not in only:
+                continue
+            why = next((e for e in submission.errors if name in e or not submission.cells), None)
+            functions[name] = self.grade_function(spec, submission.cells.get(name), why)
+        return SubmissionResult(str(path), submission.student, functions, list(submission.errors))

@@ -1,0 +1,108 @@
+"""Submissions for the tests: correct ones in other styles, and the typical mistakes.
+
+Each is a small edit of the instructor's solution (``factory.edited``), named after what it
+does, so that the tests read as a list of student habits and errors.
+"""
+
+from factory import edited
+
+# ---------------------------------------------------------------- correct, in other styles
+
+CLIP_MIN_MAX = edited(
+    "clip",
+    "        np.clip(gradient, -maxValue, maxValue, out=gradient)",
+    "        np.minimum(gradient, maxValue, out=gradient)\n        np.maximum(gradient, -maxValue, out=gradient)",
+)
+CLIP_BY_NAME = edited(
+    "clip",
+    "    for gradient in [dWax, dWaa, dWya, db, dby]:\n        np.clip(gradient, -maxValue, maxValue, out=gradient)",
+    "    for key in gradients:\n        np.clip(gradients[key], -maxValue, maxValue, out=gradients[key])",
+)
+SAMPLE_MATMUL_FILL = edited(
+    "sample",
+    "        a = np.tanh(np.dot(Wax, x) + np.dot(Waa, a_prev) + b)\n        z = np.dot(Wya, a) + by",
+    "        a = np.tanh(Wax @ x + Waa @ a_prev + b)\n        z = Wya @ a + by",
+)
+SAMPLE_MATMUL_FILL = SAMPLE_MATMUL_FILL.replace(
+    "        x = np.zeros((vocab_size, 1))\n        x[idx] = 1", "        x.fill(0)\n        x[idx] = 1"
+).replace(
+    "idx = np.random.choice(list(range(vocab_size)), p=y.ravel())",
+    "idx = np.random.choice(vocab_size, p=y[:, 0])",
+)
+OPTIMIZE_NAMED = edited("optimize", "    gradients = clip(gradients, 5)", "    gradients = clip(gradients, maxValue=5)")
+MODEL_OTHER_XY = (
+    edited(
+        "model",
+        "        single_example_chars = [c for c in single_example]\n"
+        "        single_example_ix = [char_to_ix[c] for c in single_example_chars]",
+        "        single_example_chars = list(single_example)\n"
+        "        single_example_ix = list(map(char_to_ix.get, single_example_chars))",
+    )
+    .replace("        X = [None] + single_example_ix", "        X = [None, *single_example_ix]")
+    .replace(
+        "        Y = X[1:] + [ix_newline]",
+        "        Y = single_example_ix.copy()\n        Y.append(ix_newline)",
+    )
+    .replace("        idx = j % len(examples)", "        idx = j - len(examples) * (j // len(examples))")
+)
+
+STYLES = {
+    "clip": CLIP_MIN_MAX,
+    "sample": SAMPLE_MATMUL_FILL,
+    "optimize": OPTIMIZE_NAMED,
+    "model": MODEL_OTHER_XY,
+}
+
+# ---------------------------------------------------------------- typical mistakes
+
+CLIP_NO_OUT = edited(
+    "clip", "np.clip(gradient, -maxValue, maxValue, out=gradient)", "np.clip(gradient, -maxValue, maxValue)"
+)
+CLIP_WRONG_RANGE = edited(
+    "clip",
+    "np.clip(gradient, -maxValue, maxValue, out=gradient)",
+    "np.clip(gradient, 0, maxValue, out=gradient)",
+)
+CLIP_LEAVES_ONE_OUT = edited(
+    "clip", "for gradient in [dWax, dWaa, dWya, db, dby]:", "for gradient in [dWax, dWaa, dWya, db]:"
+)
+
+SAMPLE_NO_CAP = edited(
+    "sample", "while (idx != newline_character and counter != 50):", "while (idx != newline_character):"
+)
+SAMPLE_NO_RESEED = edited("sample", "        np.random.seed(counter + seed)\n", "")
+SAMPLE_ARGMAX = edited(
+    "sample", "idx = np.random.choice(list(range(vocab_size)), p=y.ravel())", "idx = int(np.argmax(y))"
+)
+SAMPLE_NO_STATE = edited("sample", "        a_prev = a\n", "        a_prev = a_prev\n")
+SAMPLE_VALUES = edited(
+    "sample",
+    "np.random.choice(list(range(vocab_size)), p=y.ravel())",
+    "np.random.choice(list(char_to_ix.values()), p=y.ravel())",
+)
+
+OPTIMIZE_NO_CLIP = edited("optimize", "    gradients = clip(gradients, 5)\n", "")
+OPTIMIZE_CLIP_10 = edited("optimize", "clip(gradients, 5)", "clip(gradients, 10)")
+OPTIMIZE_FIRST_STATE = edited("optimize", "return loss, gradients, a[len(X)-1]", "return loss, gradients, a[-1]")
+OPTIMIZE_FIXED_RATE = edited(
+    "optimize",
+    "update_parameters(parameters, gradients, learning_rate)",
+    "update_parameters(parameters, gradients, 0.01)",
+)
+
+MODEL_NO_NONE = edited("model", "X = [None] + single_example_ix", "X = single_example_ix")
+MODEL_NO_NEWLINE = edited("model", "Y = X[1:] + [ix_newline]", "Y = X[1:]")
+MODEL_NO_MODULO = edited("model", "idx = j % len(examples)", "idx = j")
+MODEL_RATE = edited("model", "learning_rate = 0.01)", "learning_rate = 0.05)")
+MODEL_RESET_STATE = edited(
+    "model",
+    "curr_loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate = 0.01)",
+    "curr_loss, gradients, _ = optimize(X, Y, np.zeros((n_a, 1)), parameters, learning_rate = 0.01)",
+)
+MODEL_GLOBALS = edited(
+    "model",
+    "single_example_ix = [char_to_ix[c] for c in single_example_chars]",
+    "single_example_ix = [sorted(set(data)).index(c) for c in single_example_chars]",
+)
+MODEL_FAKE = edited("model", "    return parameters, last_dino_name", "    return parameters, 'Trodonosaurus\\n'")
+MODEL_FAKE = MODEL_FAKE.replace("    for j in range(num_iterations):", "    for j in range(0):")

@@ -1,0 +1,164 @@
+"""The student's process: what it can and cannot do, and how every way of failing is reported."""
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from autograder.paths import COURSE_ROOT
+from autograder.sandbox import Limits, is_root, run_task
+
+needs_root = pytest.mark.skipif(not is_root(), reason="filesystem and network isolation need root")
+
+
+def run(body, limits=Limits(wall_seconds=30), cases=None, hide=()):
+    """Define f() with ``body`` (indented) and call it once; returns the Outcome."""
+    source = "def f():\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + "\n"
+    task = {"function": "f", "student_source": source, "dependencies": {},
+            "cases": cases or [{"id": "only", "args": [], "kwargs": {}}]}
+    return run_task(task, limits, hide)
+
+
+def result(outcome):
+    observed = outcome.cases()["only"]
+    assert observed["ok"], observed
+    return observed["result"]
+
+
+def test_does_a_plain_function_run_and_send_back_arrays():
+    assert np.array_equal(result(run("return np.arange(4.0)")), np.arange(4.0))
+
+
+def test_can_the_student_process_not_import_the_autograder():
+    assert result(run("try:\n    import autograder\n    return 'imported'\nexcept ImportError:\n    return 'no'")) == "no"
+
+
+@needs_root
+def test_is_the_course_folder_hidden():
+    body = f"""
+import os
+seen = []
+for name in ("source", "autograder", "examples", ".git"):
+    path = os.path.join({str(COURSE_ROOT)!r}, name)
+    seen.append(os.listdir(path) if os.path.isdir(path) else None)
+return seen
+"""
+    assert result(run(body)) == [[], [], [], []]
+
+
+@needs_root
+def test_are_extra_paths_hidden():
+    """A world-readable folder of reports, outside the course, disappears when named."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    secret = Path(tempfile.mkdtemp(prefix="reports-"))
+    try:
+        os.chmod(secret, 0o755)
+        (secret / "grades.json").write_text("{}")
+        os.chmod(secret / "grades.json", 0o644)
+        listing = f"import os\nreturn os.listdir({str(secret)!r})"
+        assert result(run(listing)) == ["grades.json"]
+        assert result(run(listing, hide=[secret])) == []
+    finally:
+        shutil.rmtree(secret)
+
+
+@needs_root
+def test_can_it_write_only_in_its_scratch_folder(tmp_path):
+    target = tmp_path / "planted.txt"
+    body = f"""
+import os
+open("mine.txt", "w").write("ok")
+try:
+    open({str(target)!r}, "w").write("x")
+    return "wrote outside"
+except OSError:
+    return "refused"
+"""
+    assert result(run(body)) == "refused"
+    assert not target.exists()
+
+
+@needs_root
+def test_is_there_no_network():
+    body = """
+import socket
+try:
+    socket.create_connection(("127.0.0.1", 22), timeout=1)
+    return "connected"
+except OSError as error:
+    return "refused"
+"""
+    assert result(run(body)) == "refused"
+
+
+@needs_root
+def test_does_it_run_as_an_unprivileged_user():
+    assert result(run("import os\nreturn os.getuid()")) != 0
+
+
+def test_is_an_endless_loop_stopped_at_the_wall_clock_limit():
+    start = time.perf_counter()
+    outcome = run("while True:\n    pass", limits=Limits(wall_seconds=3))
+    assert outcome.timed_out and "only" not in outcome.cases()
+    assert time.perf_counter() - start < 15
+
+
+def test_is_a_huge_allocation_a_memory_error():
+    observed = run("return np.ones((100_000, 100_000))").cases()["only"]
+    assert not observed["ok"] and observed["error"]["type"] == "MemoryError"
+
+
+def test_are_a_hundred_megabytes_of_prints_truncated_without_losing_the_result():
+    body = 'import os\nfor _ in range(100):\n    print("x" * 1_000_000)\n    os.write(1, b"y" * 100_000)\nreturn 42'
+    outcome = run(body)
+    observed = outcome.cases()["only"]
+    assert observed["ok"] and observed["result"] == 42
+    assert len(observed["stdout"]) <= Limits().stdout_per_case and observed["stdout_dropped"] > 90_000_000
+    assert len(outcome.output) <= Limits().output_bytes and outcome.output_dropped > 0
+
+
+@pytest.mark.parametrize("body, kind", [
+    ("import sys\nsys.exit(1)", "SystemExit"),
+    ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+    ("return 1 / 0", "ZeroDivisionError"),
+])
+def test_is_each_way_of_stopping_reported_as_an_error(body, kind):
+    observed = run(body).cases()["only"]
+    assert not observed["ok"] and observed["error"]["type"] == kind
+    assert observed["error"]["line"] == 2 + body.count("\n")
+
+
+def test_is_os_exit_at_the_top_of_a_cell_a_stopped_process():
+    task = {"function": "f", "student_source": "import os\nos._exit(7)\ndef f():\n    return 1\n",
+            "dependencies": {}, "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    outcome = run_task(task, Limits(wall_seconds=20))
+    assert outcome.exit_code == 7 and outcome.cases() == {}
+
+
+def test_is_a_syntax_error_reported_with_its_line():
+    task = {"function": "f", "student_source": "def f():\n    return (\n", "dependencies": {},
+            "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    problem = run_task(task, Limits(wall_seconds=20)).define_error()
+    assert problem["error"]["type"] == "SyntaxError"
+
+
+def test_is_a_background_process_killed_when_the_run_ends(tmp_path):
+    body = """
+import os, subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+return child.pid
+"""
+    pid = result(run(body))
+    time.sleep(0.2)
+    try:
+        os.kill(pid, 0)
+        alive = open(f"/proc/{pid}/status").read().split("State:")[1].split()[0] not in ("Z", "X")
+    except (ProcessLookupError, FileNotFoundError):
+        alive = False
+    if not is_root():
+        pytest.skip("without root a process that leaves its session can outlive the run (documented)")
+    assert not alive
