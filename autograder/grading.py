@@ -107,12 +107,12 @@ class Grader:
                     check.name,
                     passed,
                     "passed" if passed else feedback,
-                    check.points if passed else 0.0,
-                    check.points,
+                    float(check.points) if passed else 0.0,
+                    float(check.points),
                 )
             )
         return FunctionResult(
-            spec.name, sum(c.points for c in checks), spec.points, checks, time.perf_counter() - start
+            spec.name, float(sum(c.points for c in checks)), float(spec.points), checks, time.perf_counter() - start
         )
 
     def _why_missing(self, spec, outcome, limits):
@@ -132,8 +132,8 @@ class Grader:
         )
 
     def _all_failed(self, spec, feedback, start):
-        checks = [CheckResult(c.name, False, feedback, 0.0, c.points) for c in spec.checks]
-        return FunctionResult(spec.name, 0.0, spec.points, checks, time.perf_counter() - start)
+        checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
+        return FunctionResult(spec.name, 0.0, float(spec.points), checks, time.perf_counter() - start)
 
     def grade(self, path, student=None, only=None):
         """Grade the notebook at ``path``; never raises for anything inside the notebook."""

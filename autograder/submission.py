@@ -114,6 +114,8 @@ def find_notebooks(paths):
     found = []
     for given in paths:
         given = Path(given)
+        if not given.exists():
+            raise FileNotFoundError(f"no such file or folder: {given}")
         if given.is_dir():
             for path in sorted(given.rglob("*.ipynb")):
                 if ".ipynb_checkpoints" not in path.parts:

@@ -5,15 +5,15 @@ what is saved in the file, not what your kernel remembers) and looks for what ke
 grader from finding or running your code.  Each finding is one line: where, what, how to
 fix it.  The exit status is 1 only when the notebook could not be graded as it is.
 
-Needs only numpy and nbformat, like the notebook.
+Needs only numpy and nbformat, like the notebook.  ``--no-tests`` only inspects the notebook.
 """
 
 import ast
 import hashlib
 import os
 import subprocess
-import sys
 import symtable
+import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,14 +24,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import public_tests  # noqa: E402  (beside this file)
+
 import utils  # noqa: E402
 
 GRADED = {  # grade_id: (marker, signature as written in the release)
     "clip": ("UNQ_C1", "gradients, maxValue"),
     "sample": ("UNQ_C2", "parameters, char_to_ix, seed"),
     "optimize": ("UNQ_C3", "X, Y, a_prev, parameters, learning_rate=0.01"),
-    "model": ("UNQ_C4", "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, "
-                        "vocab_size=27, verbose=False"),
+    "model": (
+        "UNQ_C4",
+        "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, vocab_size=27, verbose=False",
+    ),
 }
 PROVIDED = set(utils.__all__) | {"np", "copy", "pprint"} | set(GRADED)
 SECONDS = {"clip": 60, "sample": 60, "optimize": 60, "model": 600}
@@ -114,21 +117,46 @@ def locate_graded_cells(cells, findings):
         by_id = [i for i, c in enumerate(cells) if grade_id(c) == name]
         by_marker = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and f"# {marker} " in c["source"]]
         if len(by_id) > 1:
-            findings.append(Finding(by_id[1], None, f"the graded cell {name} appears {len(by_id)} times; delete "
-                                    "the copies and keep one.", fatal=True))
+            findings.append(
+                Finding(
+                    by_id[1],
+                    None,
+                    f"the graded cell {name} appears {len(by_id)} times; delete the copies and keep one.",
+                    fatal=True,
+                )
+            )
         if by_id:
             located[name] = by_id[0]
             first_line = cells[by_id[0]]["source"].lstrip().splitlines()[:1]
             if not first_line or marker not in first_line[0]:
-                findings.append(Finding(by_id[0], 1, f"the first line '# {marker} (UNIQUE CELL IDENTIFIER, DO NOT "
-                                        "EDIT)' was changed; restore it.", fatal=True))
+                findings.append(
+                    Finding(
+                        by_id[0],
+                        1,
+                        f"the first line '# {marker} (UNIQUE CELL IDENTIFIER, DO NOT EDIT)' was changed; restore it.",
+                        fatal=True,
+                    )
+                )
         elif by_marker:
             located[name] = by_marker[0]
-            findings.append(Finding(by_marker[0], None, f"the {name} cell lost its nbgrader id (it was re-created "
-                                    "or pasted); copy your code into the original cell of a fresh copy.", fatal=True))
+            findings.append(
+                Finding(
+                    by_marker[0],
+                    None,
+                    f"the {name} cell lost its nbgrader id (it was re-created "
+                    "or pasted); copy your code into the original cell of a fresh copy.",
+                    fatal=True,
+                )
+            )
         else:
-            findings.append(Finding(None, None, f"the graded cell for {name} is missing; copy it back from a fresh "
-                                    "copy of the assignment.", fatal=True))
+            findings.append(
+                Finding(
+                    None,
+                    None,
+                    f"the graded cell for {name} is missing; copy it back from a fresh copy of the assignment.",
+                    fatal=True,
+                )
+            )
     return located
 
 
@@ -137,8 +165,14 @@ def check_read_only(cells, findings):
         meta = cell.get("metadata", {}).get("nbgrader", {})
         if meta.get("locked") and not meta.get("solution") and "checksum" in meta:
             if nbgrader_checksum(cell) != meta["checksum"]:
-                findings.append(Finding(index, None, "this read-only cell was changed; the grader uses the "
-                                        "original, so undo your edits (or copy it from a fresh copy)."))
+                findings.append(
+                    Finding(
+                        index,
+                        None,
+                        "this read-only cell was changed; the grader uses the "
+                        "original, so undo your edits (or copy it from a fresh copy).",
+                    )
+                )
 
 
 def check_extra_cells(cells, located, findings):
@@ -148,9 +182,15 @@ def check_extra_cells(cells, located, findings):
     for index in range(graded[0], graded[-1]):
         cell = cells[index]
         if cell["cell_type"] == "code" and "nbgrader" not in cell.get("metadata", {}):
-            findings.append(Finding(index, None, "an extra code cell between the graded cells; the grader does "
-                                    "not run it, so nothing it defines exists when your functions are graded. "
-                                    "Move it below the last exercise or delete it."))
+            findings.append(
+                Finding(
+                    index,
+                    None,
+                    "an extra code cell between the graded cells; the grader does "
+                    "not run it, so nothing it defines exists when your functions are graded. "
+                    "Move it below the last exercise or delete it.",
+                )
+            )
 
 
 def code_region(source):
@@ -171,27 +211,40 @@ def check_graded_cell(index, name, source, findings):
     try:
         tree = ast.parse(source)
     except SyntaxError as error:
-        findings.append(Finding(index, error.lineno, f"syntax error: {error.msg}. Fix it; the cell cannot run.",
-                                fatal=True))
+        findings.append(
+            Finding(index, error.lineno, f"syntax error: {error.msg}. Fix it; the cell cannot run.", fatal=True)
+        )
         return
     node = function_node(tree, name)
     if node is None:
-        findings.append(Finding(index, None, f"the cell no longer defines {name}(); restore its def line.",
-                                fatal=True))
+        findings.append(Finding(index, None, f"the cell no longer defines {name}(); restore its def line.", fatal=True))
         return
     signature = ast.unparse(node.args)
     if signature.replace(" ", "") != GRADED[name][1].replace(" ", ""):
-        findings.append(Finding(index, node.lineno, f"the signature of {name} changed to ({signature}); it must "
-                                f"stay ({GRADED[name][1]}), because the grader calls it that way.", fatal=True))
+        findings.append(
+            Finding(
+                index,
+                node.lineno,
+                f"the signature of {name} changed to ({signature}); it must "
+                f"stay ({GRADED[name][1]}), because the grader calls it that way.",
+                fatal=True,
+            )
+        )
 
     first, region = code_region(source)
     region_text = "\n".join(region)
     placeholders = [first + line - 1 for line in public_tests.find_placeholders(region_text)]
     if placeholders:
         lines = ", ".join(str(line) for line in placeholders)
-        findings.append(Finding(index, placeholders[0], f"{name} is not implemented yet: {len(placeholders)} None "
-                                f"placeholder{'s' * (len(placeholders) > 1)} left (lines {lines}); replace them "
-                                "with your code."))
+        findings.append(
+            Finding(
+                index,
+                placeholders[0],
+                f"{name} is not implemented yet: {len(placeholders)} None "
+                f"placeholder{'s' * (len(placeholders) > 1)} left (line{'s' * (len(placeholders) > 1)} "
+                f"{lines}); replace {'them' if len(placeholders) > 1 else 'it'} with your code.",
+            )
+        )
     try:
         region_tree = ast.parse(textwrap.dedent(region_text))
     except SyntaxError:
@@ -199,34 +252,64 @@ def check_graded_cell(index, name, source, findings):
     if region_tree is not None:
         for call in ast.walk(region_tree):
             if isinstance(call, ast.Call) and isinstance(call.func, ast.Name) and call.func.id == "print":
-                findings.append(Finding(index, first + call.lineno - 1, f"print inside {name}; remove it before "
-                                        "submitting (debug prints slow the grader and clutter its output)."))
-            if (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "values"
-                    and isinstance(call.func.value, ast.Name) and call.func.value.id == "char_to_ix"):
-                findings.append(Finding(index, first + call.lineno - 1, "char_to_ix.values() depends on the order "
-                                        "the dictionary was built in; sample from list(range(vocab_size))."))
+                findings.append(
+                    Finding(
+                        index,
+                        first + call.lineno - 1,
+                        f"print inside {name}; remove it before "
+                        "submitting (debug prints slow the grader and clutter its output).",
+                    )
+                )
+            if (
+                isinstance(call, ast.Call)
+                and isinstance(call.func, ast.Attribute)
+                and call.func.attr == "values"
+                and isinstance(call.func.value, ast.Name)
+                and call.func.value.id == "char_to_ix"
+            ):
+                findings.append(
+                    Finding(
+                        index,
+                        first + call.lineno - 1,
+                        "char_to_ix.values() depends on the order "
+                        "the dictionary was built in; sample from list(range(vocab_size)).",
+                    )
+                )
     check_global_names(index, name, source, tree, findings)
 
 
 def check_global_names(index, name, source, tree, findings):
     """Names the function reads that are not its own, a builtin, or provided by the notebook's imports."""
     table = symtable.symtable(source, "<cell>", "exec")
-    defined_in_cell = {
-        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))
-    } | {t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
-    defined_in_cell |= {a.asname or a.name for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-                        for a in n.names}
+    defined_in_cell = {n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))} | {
+        t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)
+    }
+    defined_in_cell |= {
+        a.asname or a.name for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names
+    }
     import builtins
+
+    def globals_used(scope):  # the function and the comprehensions and lambdas inside it
+        names = set(scope.get_globals())
+        for inner in scope.get_children():
+            names |= globals_used(inner)
+        return names
 
     for child in table.get_children():
         if child.get_name() != name:
             continue
-        outside = sorted(set(child.get_globals()) - PROVIDED - defined_in_cell - set(dir(builtins)))
+        outside = sorted(globals_used(child) - PROVIDED - defined_in_cell - set(dir(builtins)))
         for missing in outside:
             line = next((n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == missing), None)
-            findings.append(Finding(index, line, f"{name} uses {missing!r}, a variable of the notebook, not one of "
-                                    "its arguments; the grader calls it without the notebook, so use the arguments "
-                                    "(e.g. data_x, char_to_ix, vocab_size)."))
+            findings.append(
+                Finding(
+                    index,
+                    line,
+                    f"{name} uses {missing!r}, a variable of the notebook, not one of "
+                    "its arguments; the grader calls it without the notebook, so use the arguments "
+                    "(e.g. data_x, char_to_ix, vocab_size).",
+                )
+            )
 
 
 # ----------------------------------------------------------------------------
@@ -238,8 +321,15 @@ def run_visible_test(name, sources):
     program = RUNNER.format(here=str(HERE), data=str(HERE / "dinos.txt"), call=CALLS[name])
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     try:
-        done = subprocess.run([sys.executable, "-c", program], input=__import__("json").dumps(sources),
-                              capture_output=True, text=True, timeout=SECONDS[name], cwd=HERE, env=env)
+        done = subprocess.run(
+            [sys.executable, "-c", program],
+            input=__import__("json").dumps(sources),
+            capture_output=True,
+            text=True,
+            timeout=SECONDS[name],
+            cwd=HERE,
+            env=env,
+        )
     except subprocess.TimeoutExpired:
         return False, f"did not finish within {SECONDS[name]} s (a loop that never ends?)"
     if done.returncode == 0:
@@ -252,9 +342,11 @@ def run_visible_test(name, sources):
 
 
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = sys.argv[1:] if argv is None else list(argv)
+    run_tests = "--no-tests" not in argv
+    argv = [a for a in argv if a != "--no-tests"]
     if len(argv) != 1:
-        print("usage: python check.py Dinosaurus_Island.ipynb")
+        print("usage: python check.py Dinosaurus_Island.ipynb [--no-tests]")
         return 2
     try:
         nb = nbformat.read(argv[0], as_version=4)
@@ -272,12 +364,13 @@ def main(argv=None):
     print(f"Checking {argv[0]}\n")
     for finding in findings:
         print(finding)
-    gradable = not any(f.fatal for f in findings)
 
-    print("\nVisible tests (each in a fresh process):")
-    sources = [cells[located[n]]["source"] for n in GRADED if n in located]
+    gradable = not any(f.fatal for f in findings)
     passed = 0
-    for name in GRADED:
+    if run_tests:
+        print("\nVisible tests (each in a fresh process):")
+    sources = [cells[located[n]]["source"] for n in GRADED if n in located]
+    for name in GRADED if run_tests else ():
         if name not in located:
             print(f"  {name:9} skipped: its cell is missing")
             continue
@@ -286,9 +379,15 @@ def main(argv=None):
         print(f"  {name:9} {'passed' if ok else 'FAILED'}" + ("" if ok else f": {message}"))
 
     problems = len(findings)
-    print(f"\n{problems} finding{'s' * (problems != 1)}, {passed} of {len(GRADED)} visible tests passed. "
-          + ("The notebook can be graded." if gradable else "The notebook CANNOT be graded as it is: fix the "
-             "lines marked ✗ first."))
+    tests = f", {passed} of {len(GRADED)} visible tests passed" if run_tests else ""
+    print(
+        f"\n{problems} finding{'s' * (problems != 1)}{tests}. "
+        + (
+            "The notebook can be graded."
+            if gradable
+            else "The notebook CANNOT be graded as it is: fix the lines marked ✗ first."
+        )
+    )
     return 0 if gradable else 1
 
 

@@ -114,9 +114,7 @@ def call_student(name, function, *args, **kwargs):
                 f"{name} is not implemented yet: replace every None placeholder between "
                 "### START CODE HERE ### and ### END CODE HERE ###."
             ) from None
-        raise VisibleTestFailure(
-            f"{name} raised {type(error).__name__}: {error}{_where(function, error)}"
-        ) from None
+        raise VisibleTestFailure(f"{name} raised {type(error).__name__}: {error}{_where(function, error)}") from None
 
 
 def _where(function, error):
@@ -194,8 +192,7 @@ def clip_test(target, mValue):
         inside = np.abs(before) <= mValue
         expect(
             np.array_equal(after[inside], before[inside]),
-            f"{key}: values already inside [-{mValue}, {mValue}] changed. Clip to exactly "
-            "-maxValue and maxValue.",
+            f"{key}: values already inside [-{mValue}, {mValue}] changed. Clip to exactly -maxValue and maxValue.",
         )
     passed("clip")
 

@@ -71,8 +71,7 @@ MISTAKES = [
 ]
 
 
-@pytest.mark.parametrize("name, source, named_in_feedback", MISTAKES,
-                         ids=[f"{m[0]}-{m[2][:24]}" for m in MISTAKES])
+@pytest.mark.parametrize("name, source, named_in_feedback", MISTAKES, ids=[f"{m[0]}-{m[2][:24]}" for m in MISTAKES])
 def test_does_each_typical_mistake_lose_points_with_a_message_naming_it(grader, name, source, named_in_feedback):
     if name == "model" and named_in_feedback in ("start with None", "use 0.01", "hidden state is reset"):
         pytest.importorskip("xdist")  # these train for 22,001 steps; fine on CI, slow alone
@@ -96,7 +95,7 @@ def test_is_feedback_free_of_hidden_numbers(grader):
     for name, source, _ in MISTAKES:
         if name != "model":
             texts += failed_feedback(grade(grader, name, source))
-    for name, cases in expected.cases.items():
+    for cases in expected.cases.values():
         for observed in cases.values():
             result = observed["result"]
             if isinstance(result, list) and len(result) > 5:
@@ -111,25 +110,32 @@ def notebook_with(name, source):
     return factory.notebook({name: source})
 
 
-@pytest.mark.parametrize("source, expected", [
-    ("def clip(gradients, maxValue):\n    return (\n", "SyntaxError"),
-    ("undefined_helper()\n\ndef clip(gradients, maxValue):\n    return gradients\n", "NameError"),
-    ("def clip(gradients, maxValue):\n    raise ValueError('nope')\n", "ValueError: nope"),
-    ("def clip(gradients, maxValue):\n    import sys\n    sys.exit(0)\n", "sys.exit"),
-    ("import os\nos._exit(0)\n", "os._exit"),
-    ("def clip(gradients, maxValue):\n    raise KeyboardInterrupt\n", "KeyboardInterrupt"),
-    ("def clip(gradients, maxValue):\n    while True:\n        pass\n", "did not finish"),
-    ("def clip(gradients, maxValue):\n    return np.zeros((10**6, 10**6))\n", "MemoryError"),
-    ("def clip(gradients, maxValue):\n    for _ in range(100):\n        print('x' * 10**6)\n    return gradients\n",
-     "came back unclipped"),
-    ("def clip_renamed(gradients, maxValue):\n    return gradients\n", "does not define a function named clip"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        ("def clip(gradients, maxValue):\n    return (\n", "SyntaxError"),
+        ("undefined_helper()\n\ndef clip(gradients, maxValue):\n    return gradients\n", "NameError"),
+        ("def clip(gradients, maxValue):\n    raise ValueError('nope')\n", "ValueError: nope"),
+        ("def clip(gradients, maxValue):\n    import sys\n    sys.exit(0)\n", "sys.exit"),
+        ("import os\nos._exit(0)\n", "os._exit"),
+        ("def clip(gradients, maxValue):\n    raise KeyboardInterrupt\n", "KeyboardInterrupt"),
+        ("def clip(gradients, maxValue):\n    while True:\n        pass\n", "did not finish"),
+        ("def clip(gradients, maxValue):\n    return np.zeros((10**6, 10**6))\n", "MemoryError"),
+        (
+            "def clip(gradients, maxValue):\n    for _ in range(100):\n        print('x' * 10**6)\n"
+            "    return gradients\n",
+            "came back unclipped",
+        ),
+        ("def clip_renamed(gradients, maxValue):\n    return gradients\n", "does not define a function named clip"),
+    ],
+)
 def test_is_each_bad_submission_a_clear_zero_for_its_function_only(grader, tmp_path, source, expected):
     path = factory.write(notebook_with("clip", source), tmp_path / "x.ipynb")
     result = grader.grade(path, only=("clip", "sample"))
     assert result.functions["clip"].score == 0 or "unclipped" in expected
     assert any(expected in text for text in failed_feedback(result.functions["clip"])), failed_feedback(
-        result.functions["clip"])
+        result.functions["clip"]
+    )
     assert result.functions["sample"].score == 30
 
 
@@ -145,11 +151,14 @@ def test_does_a_model_that_only_returns_the_name_get_no_training_points(grader):
     assert result.score == 0
 
 
-@pytest.mark.parametrize("content, expected", [
-    ("{ not json", "not valid JSON"),
-    ('{"just": "json"}', "not a Jupyter notebook"),
-    ("", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        ("{ not json", "not valid JSON"),
+        ('{"just": "json"}', "not a Jupyter notebook"),
+        ("", "not valid JSON"),
+    ],
+)
 def test_is_a_file_that_is_not_a_notebook_graded_zero_with_the_reason(grader, tmp_path, content, expected):
     path = factory.write(content, tmp_path / "broken.ipynb")
     result = grader.grade(path)
@@ -163,7 +172,7 @@ def test_are_cells_found_without_metadata_and_after_extra_cells(grader, tmp_path
     for cell in nb.cells:
         cell.metadata.pop("nbgrader", None)  # as if pasted into a new notebook
     extra = copy.deepcopy(nb.cells[0])
-    extra.cell_type, extra.source = "code", "print('hello')\nclip = None"
+    extra.cell_type, extra.source, extra.id = "code", "print('hello')\nclip = None", "extra-cell"
     extra.outputs, extra.execution_count = [], None
     nb.cells.insert(3, extra)
     path = factory.write(nb, tmp_path / "moved.ipynb")

@@ -12,11 +12,18 @@ from autograder.sandbox import Limits, is_root, run_task
 needs_root = pytest.mark.skipif(not is_root(), reason="filesystem and network isolation need root")
 
 
-def run(body, limits=Limits(wall_seconds=30), cases=None, hide=()):
+SHORT = Limits(wall_seconds=30)
+
+
+def run(body, limits=SHORT, cases=None, hide=()):
     """Define f() with ``body`` (indented) and call it once; returns the Outcome."""
     source = "def f():\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + "\n"
-    task = {"function": "f", "student_source": source, "dependencies": {},
-            "cases": cases or [{"id": "only", "args": [], "kwargs": {}}]}
+    task = {
+        "function": "f",
+        "student_source": source,
+        "dependencies": {},
+        "cases": cases or [{"id": "only", "args": [], "kwargs": {}}],
+    }
     return run_task(task, limits, hide)
 
 
@@ -31,7 +38,9 @@ def test_does_a_plain_function_run_and_send_back_arrays():
 
 
 def test_can_the_student_process_not_import_the_autograder():
-    assert result(run("try:\n    import autograder\n    return 'imported'\nexcept ImportError:\n    return 'no'")) == "no"
+    assert (
+        result(run("try:\n    import autograder\n    return 'imported'\nexcept ImportError:\n    return 'no'")) == "no"
+    )
 
 
 @needs_root
@@ -121,11 +130,14 @@ def test_are_a_hundred_megabytes_of_prints_truncated_without_losing_the_result()
     assert len(outcome.output) <= Limits().output_bytes and outcome.output_dropped > 0
 
 
-@pytest.mark.parametrize("body, kind", [
-    ("import sys\nsys.exit(1)", "SystemExit"),
-    ("raise KeyboardInterrupt", "KeyboardInterrupt"),
-    ("return 1 / 0", "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "body, kind",
+    [
+        ("import sys\nsys.exit(1)", "SystemExit"),
+        ("raise KeyboardInterrupt", "KeyboardInterrupt"),
+        ("return 1 / 0", "ZeroDivisionError"),
+    ],
+)
 def test_is_each_way_of_stopping_reported_as_an_error(body, kind):
     observed = run(body).cases()["only"]
     assert not observed["ok"] and observed["error"]["type"] == kind
@@ -133,15 +145,23 @@ def test_is_each_way_of_stopping_reported_as_an_error(body, kind):
 
 
 def test_is_os_exit_at_the_top_of_a_cell_a_stopped_process():
-    task = {"function": "f", "student_source": "import os\nos._exit(7)\ndef f():\n    return 1\n",
-            "dependencies": {}, "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    task = {
+        "function": "f",
+        "student_source": "import os\nos._exit(7)\ndef f():\n    return 1\n",
+        "dependencies": {},
+        "cases": [{"id": "only", "args": [], "kwargs": {}}],
+    }
     outcome = run_task(task, Limits(wall_seconds=20))
     assert outcome.exit_code == 7 and outcome.cases() == {}
 
 
 def test_is_a_syntax_error_reported_with_its_line():
-    task = {"function": "f", "student_source": "def f():\n    return (\n", "dependencies": {},
-            "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    task = {
+        "function": "f",
+        "student_source": "def f():\n    return (\n",
+        "dependencies": {},
+        "cases": [{"id": "only", "args": [], "kwargs": {}}],
+    }
     problem = run_task(task, Limits(wall_seconds=20)).define_error()
     assert problem["error"]["type"] == "SyntaxError"
 

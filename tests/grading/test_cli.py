@@ -1,0 +1,155 @@
+"""The command line and the batch: reports in every format, exit codes, resuming."""
+
+import csv
+import json
+import subprocess
+import sys
+
+import factory
+import pytest
+import styles
+
+from autograder import batch
+from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
+from autograder.report import SubmissionResult
+
+ONLY = ("clip", "sample")  # fast functions, so the batch tests stay quick
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=900
+    )
+
+
+@pytest.fixture
+def course(tmp_path):
+    """An nbgrader-style submitted/ folder with three students."""
+    root = tmp_path / "submitted"
+    factory.write(factory.notebook(), root / "alice" / "dinosaurus_island" / "Dinosaurus_Island.ipynb")
+    factory.write(
+        factory.notebook({"clip": styles.CLIP_NO_OUT}), root / "bob" / "dinosaurus_island" / "Dinosaurus_Island.ipynb"
+    )
+    factory.write("{ broken", root / "carol" / "dinosaurus_island" / "Dinosaurus_Island.ipynb")
+    return root
+
+
+def test_does_grade_write_json_csv_and_gradescope_with_the_promised_keys(course, tmp_path):
+    out = tmp_path / "out"
+    done = cli(
+        "grade",
+        str(course),
+        "--json",
+        str(out / "g.json"),
+        "--csv",
+        str(out / "g.csv"),
+        "--gradescope",
+        str(out / "gs"),
+        "--jobs",
+        "2",
+        "--only",
+        *ONLY,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "alice" in done.stdout and "Dinosaurus Island" in done.stdout  # the table
+
+    report = json.loads((out / "g.json").read_text())
+    students = {s["student"]: s for s in report["submissions"]}
+    assert sorted(students) == ["alice", "bob", "carol"]
+    for submission in report["submissions"]:
+        assert set(submission) >= {"path", "student", "score", "max_score", "functions", "errors"}
+        assert submission["max_score"] == 100.0
+        for function in submission["functions"].values():
+            assert set(function) >= {"score", "max_score", "checks"}
+            for check in function["checks"]:
+                assert set(check) >= {"name", "passed", "feedback"}
+    assert students["alice"]["score"] == 50 and students["bob"]["score"] == 34 and students["carol"]["score"] == 0
+    assert students["carol"]["errors"]
+
+    rows = list(csv.DictReader((out / "g.csv").open()))
+    assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
+    assert rows[1]["clip"] == "4.0" and rows[1]["sample"] == "30.0"
+
+    gradescope = json.loads((out / "gs" / "bob" / "results.json").read_text())
+    assert gradescope["score"] == 34
+    assert all(set(t) >= {"name", "score", "max_score", "output"} for t in gradescope["tests"])
+    assert not list(out.rglob("*.tmp")) and not list(out.glob("*.partial.jsonl"))
+
+
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (["grade", "--json", "x.json"], "required"),
+        (["grade", "nowhere/", "--json", "/tmp/x.json"], "no such file or folder: nowhere"),
+        (["grade", "README.md", "--json", "/dev/null/x.json"], "error:"),
+        (["grade", "examples/submissions", "--json", "/tmp/x.json", "--jobs", "0"], "--jobs"),
+        (["grade", "examples/submissions"], "--json"),
+    ],
+)
+def test_is_misuse_a_clear_message_and_exit_2(arguments, message):
+    done = cli(*arguments)
+    assert done.returncode == 2
+    assert message in done.stderr
+
+
+def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypatch):
+    out = tmp_path / "grades.json"
+    real_grade = batch.Grader.grade
+    calls = []
+
+    def grade_then_die(self, path, student=None, only=None):
+        calls.append(student)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the instructor's Ctrl-C, or the machine going down
+        return real_grade(self, path, student, only)
+
+    monkeypatch.setattr(batch.Grader, "grade", grade_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        batch.grade_batch([course], out, jobs=1, progress=False)
+    assert not out.exists()  # no half-written gradebook
+    partial = out.with_name(out.name + ".partial.jsonl")
+    assert len(partial.read_text().splitlines()) == 1
+
+    calls.clear()
+    monkeypatch.setattr(
+        batch.Grader,
+        "grade",
+        lambda self, path, student=None, only=None: calls.append(student) or real_grade(self, path, student, only),
+    )
+    results = batch.grade_batch([course], out, jobs=1, progress=False)
+    assert calls == ["bob", "carol"]
+    assert [r.student for r in results] == ["alice", "bob", "carol"]
+    assert json.loads(out.read_text())["submissions"][0]["score"] == 100
+    assert not partial.exists()
+
+
+def test_does_a_torn_partial_line_not_break_resuming(tmp_path):
+    partial = tmp_path / "g.json.partial.jsonl"
+    result = SubmissionResult("a.ipynb", "a", {}, [])
+    partial.write_text(
+        json.dumps({"path": "a.ipynb", "digest": "d", "references": "r", "result": result.to_dict()})
+        + '\n{"path": "b.ipy'
+    )
+    assert list(batch.load_partial(partial, "r")) == [("a.ipynb", "d")]
+    assert batch.load_partial(partial, "other references") == {}
+
+
+@pytest.mark.slow
+def test_does_the_demo_grade_the_examples_as_intended(tmp_path):
+    done = cli("grade", str(EXAMPLES_DIR), "--json", str(tmp_path / "e.json"), "--jobs", "2")
+    assert done.returncode == 0, done.stderr
+    scores = {s["student"]: s for s in json.loads((tmp_path / "e.json").read_text())["submissions"]}
+    assert scores["correct"]["score"] == 100
+    assert 0 < scores["mistakes"]["score"] < 100
+    assert all(
+        scores["mistakes"]["functions"][f]["score"] < scores["mistakes"]["functions"][f]["max_score"]
+        for f in ("clip", "sample", "optimize", "model")
+    )
+    assert scores["crash"]["score"] == 0
+
+
+def test_are_the_committed_examples_what_the_builder_writes():
+    import build_examples
+
+    for filename, text in build_examples.build().items():
+        assert (EXAMPLES_DIR / filename).read_text() == text, f"run tests/grading/build_examples.py ({filename})"

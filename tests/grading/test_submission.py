@@ -1,0 +1,46 @@
+"""Finding graded cells and students, whatever shape the notebook is in."""
+
+import factory
+
+from autograder.submission import find_graded_cells, find_notebooks, read_submission, student_id
+
+
+def test_are_students_named_from_nbgrader_folders_and_file_names(tmp_path):
+    assert student_id(tmp_path / "submitted" / "alice" / "dinosaurus_island" / "Dinosaurus_Island.ipynb") == "alice"
+    assert student_id(tmp_path / "bob" / "Dinosaurus_Island.ipynb") == "bob"
+    assert student_id(tmp_path / "carol.ipynb") == "carol"
+
+
+def test_are_checkpoints_skipped_when_searching_folders(tmp_path):
+    factory.write(factory.notebook(), tmp_path / "a.ipynb")
+    factory.write(factory.notebook(), tmp_path / ".ipynb_checkpoints" / "a-checkpoint.ipynb")
+    assert [p.name for p, _ in find_notebooks([tmp_path])] == ["a.ipynb"]
+
+
+def test_is_a_duplicated_cell_reported_and_the_first_graded(tmp_path):
+    nb = factory.notebook()
+    clip_cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "clip")
+    twin = clip_cell.copy()
+    twin.id = "clip-copy"
+    nb.cells.append(twin)
+    cells, errors = find_graded_cells(nb)
+    assert cells["clip"] == clip_cell.source
+    assert any("2 cells match clip" in e for e in errors)
+
+
+def test_is_a_cell_found_by_its_def_when_marker_and_metadata_are_gone(tmp_path):
+    nb = factory.notebook()
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sample":
+            cell.metadata = {}
+            cell.source = cell.source.replace("# UNQ_C2", "# my sample")
+    cells, errors = find_graded_cells(nb)
+    assert "def sample(" in cells["sample"]
+    assert any("found by its definition" in e for e in errors)
+
+
+def test_is_an_unreadable_file_an_error_not_an_exception(tmp_path):
+    path = tmp_path / "binary.ipynb"
+    path.write_bytes(b"\xff\xfe\x00")
+    submission = read_submission(path)
+    assert submission.cells == {} and "cannot be read" in submission.errors[0]

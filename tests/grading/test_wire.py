@@ -1,0 +1,34 @@
+"""What a student's process sends is parsed, never executed."""
+
+import numpy as np
+import pytest
+
+from autograder import wire
+
+
+def test_does_a_nested_value_survive_the_round_trip():
+    value = {"a": [1, 2.5, None, True, "x"], 3: (np.arange(6.0).reshape(2, 3), np.int64(7)), "b": np.array([True])}
+    back = wire.loads(wire.dumps(value))
+    assert back["a"] == [1, 2.5, None, True, "x"] and back[3][1] == 7
+    assert np.array_equal(back[3][0], value[3][0]) and back[3][0].dtype == np.float64
+    assert float(wire.loads(wire.dumps(0.1))).hex() == (0.1).hex()
+
+
+def test_is_an_unsendable_value_named_not_sent():
+    assert repr(wire.loads(wire.dumps(lambda: 1))) == "<function>"
+    assert "complex128" in repr(wire.loads(wire.dumps(np.zeros(2, dtype=complex))))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"__pickle__": "gASV"}',
+        '{"__array__": ["float64", [3], "AAAA"]}',
+        '{"__array__": ["object", [1], "AAAAAAAAAAA="]}',
+        "[1, 2]",
+        "not json",
+    ],
+)
+def test_is_a_forged_message_refused(text):
+    with pytest.raises(wire.WireError):
+        wire.loads(text)

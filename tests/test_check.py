@@ -1,0 +1,145 @@
+"""check.py, the students' own check: every rule finds its problem, the solution passes
+cleanly, the scaffold is reported as not implemented yet, and nothing crashes it."""
+
+import copy
+import importlib.util
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent / "grading"))
+import factory  # noqa: E402
+import styles  # noqa: E402
+
+from autograder.paths import NOTEBOOK, RELEASE_DIR  # noqa: E402
+
+
+@pytest.fixture
+def release_copy(tmp_path):
+    folder = tmp_path / "dinosaurus_island"
+    shutil.copytree(RELEASE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def check(folder, nb, *options):
+    """Run check.py as a student does, from the release folder; returns (exit code, output)."""
+    path = factory.write(nb, folder / "Submitted.ipynb") if nb is not None else folder / NOTEBOOK
+    done = subprocess.run(
+        [sys.executable, "check.py", path.name, *options], cwd=folder, capture_output=True, text=True, timeout=900
+    )
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    return done.returncode, done.stdout
+
+
+def cell_of(nb, grade_id):
+    return next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def without(nb, grade_id):
+    nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != grade_id]
+    return nb
+
+
+def duplicated(nb, grade_id):
+    twin = copy.deepcopy(cell_of(nb, grade_id))
+    twin.id = f"{grade_id}-copy"
+    nb.cells.append(twin)
+    return nb
+
+
+def edited_cell(nb, grade_id, old, new):
+    cell = cell_of(nb, grade_id)
+    assert old in cell.source
+    cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def renamed_id(nb):
+    cell_of(nb, "clip").metadata["nbgrader"]["grade_id"] = "my_clip"
+    return nb
+
+
+def extra_cell(nb):
+    index = nb.cells.index(cell_of(nb, "sample"))
+    extra = copy.deepcopy(cell_of(nb, "sample"))
+    extra.metadata, extra.source, extra.id = {}, "x = 1", "extra-cell"
+    nb.cells.insert(index, extra)
+    return nb
+
+
+RULES = [
+    ("deleted", lambda nb: without(nb, "sample"), "the graded cell for sample is missing", 1),
+    ("duplicated", lambda nb: duplicated(nb, "clip"), "appears 2 times", 1),
+    ("marker", lambda nb: edited_cell(nb, "optimize", "# UNQ_C3", "# my optimize"), "first line", 1),
+    ("grade id", renamed_id, "lost its nbgrader id", 1),
+    (
+        "signature",
+        lambda nb: edited_cell(nb, "clip", "def clip(gradients, maxValue):", "def clip(grads, maxValue):"),
+        "signature of clip changed",
+        1,
+    ),
+    ("syntax", lambda nb: edited_cell(nb, "clip", "return gradients", "return gradients)"), "syntax error", 1),
+    ("read-only", lambda nb: edited_cell(nb, "load_data", "data.lower()", "data.upper()"), "read-only cell", 0),
+    (
+        "print",
+        lambda nb: edited_cell(
+            nb, "optimize", "    ### END CODE HERE ###", "    print(loss)\n    ### END CODE HERE ###"
+        ),
+        "print inside optimize",
+        0,
+    ),
+    ("globals", lambda nb: factory.notebook({"model": styles.MODEL_GLOBALS}), "'data', a variable of the notebook", 0),
+    ("extra cell", extra_cell, "extra code cell", 0),
+    ("values()", lambda nb: factory.notebook({"sample": styles.SAMPLE_VALUES}), "char_to_ix.values()", 0),
+    (
+        "placeholder",
+        lambda nb: edited_cell(nb, "optimize", "gradients = clip(gradients, 5)", "gradients = None"),
+        "optimize is not implemented yet",
+        0,
+    ),
+]
+
+
+@pytest.mark.parametrize("name, make, finding, status", RULES, ids=[r[0] for r in RULES])
+def test_does_each_rule_report_its_finding(release_copy, name, make, finding, status):
+    code, output = check(release_copy, make(factory.notebook()), "--no-tests")
+    assert finding in output, output
+    assert code == status, output
+    line = next(line for line in output.splitlines() if finding in line)
+    assert line.startswith(("✗ cell", "! cell", "✗ notebook")), line
+
+
+@pytest.mark.slow
+def test_does_the_solution_pasted_into_the_release_pass_cleanly(release_copy):
+    code, output = check(release_copy, factory.notebook())
+    assert code == 0
+    assert "0 findings, 4 of 4 visible tests passed. The notebook can be graded." in output
+
+
+def test_does_the_scaffold_as_released_say_not_implemented_yet(release_copy):
+    code, output = check(release_copy, None)
+    assert code == 0
+    for function in ("clip", "sample", "optimize", "model"):
+        assert f"{function} is not implemented yet" in output
+        assert f"  {function:9} FAILED: {function} is not implemented yet" in output
+
+
+@pytest.mark.parametrize("content", ["{ not json", '{"cells": "nope"}'])
+def test_is_an_unreadable_notebook_a_message_and_exit_1(release_copy, content):
+    code, output = check(release_copy, content)
+    assert code == 1 and "cannot be read as a notebook" in output
+
+
+def test_does_the_checker_compute_nbgrader_checksums_exactly():
+    from nbgrader.utils import compute_checksum
+
+    spec = importlib.util.spec_from_file_location("student_check", RELEASE_DIR / "check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    nb = factory.notebook()
+    for cell in nb.cells:
+        if "nbgrader" in cell.metadata:
+            assert module.nbgrader_checksum(cell) == compute_checksum(cell)
