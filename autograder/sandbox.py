@@ -16,6 +16,7 @@ truncated to a fixed size.  Without root the filesystem and network stay visible
 student's code; run the grader as root (e.g. in a container) to hide them.
 """
 
+import hashlib
 import os
 import secrets
 import shutil
@@ -33,6 +34,7 @@ from .paths import COURSE_ROOT, SOURCE_DIR
 
 HERE = Path(__file__).resolve().parent
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
+NUMBA_CACHE = ".numba_cache"
 KEEP_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES")
 
 
@@ -104,19 +106,75 @@ def clean_environment(home):
     return env
 
 
+WARM_UP = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import utils
+from utils.rnn import compiled
+if compiled() is not None:  # compile the numba kernels once; their cache is kept beside them
+    p = utils.initialize_parameters(3, 4, 4)
+    loss, cache = utils.rnn_forward([None, 1, 2], [1, 2, 0], np.zeros((3, 1)), p)
+    utils.rnn_backward([None, 1, 2], [1, 2, 0], p, cache)
+"""
+
+
+def sandbox_environment(work, compiled):
+    env = {**clean_environment(str(work)), "NUMBA_CACHE_DIR": str(work / NUMBA_CACHE)}
+    if not compiled:
+        env["DINO_PURE_NUMPY"] = "1"  # the same bits without importing numba: quicker for short runs
+    return env
+
+
+def _library_files():
+    files = {"runner.py": HERE / "runner.py", "wire.py": HERE / "wire.py"}
+    for path in sorted((SOURCE_DIR / "utils").glob("*.py")):
+        files[f"utils/{path.name}"] = path
+    return files
+
+
+def shared_library():
+    """A read-only folder with runner.py, wire.py and utils/, made once per version of those
+    files and shared by every sandbox, with utils' numba kernels compiled into .numba_cache."""
+    files = _library_files()
+    digest = hashlib.sha256(sys.version.encode())
+    for name, path in files.items():
+        digest.update(name.encode() + path.read_bytes())
+    library = Path(tempfile.gettempdir()) / f"dino-grader-lib-{digest.hexdigest()[:16]}"
+    ready = library / ".ready"
+    try:
+        library.mkdir()  # whoever creates the folder builds it; the others wait for .ready
+    except FileExistsError:
+        for _ in range(1200):
+            if ready.exists():
+                return library
+            time.sleep(0.5)
+        raise RuntimeError(f"{library} was never finished; delete it and try again") from None
+    for name, path in files.items():
+        (library / name).parent.mkdir(exist_ok=True)
+        shutil.copy2(path, library / name)
+    env = clean_environment(str(library))
+    env["NUMBA_CACHE_DIR"] = str(library / NUMBA_CACHE)
+    subprocess.run([sys.executable, "-I", "-c", WARM_UP, str(library)], env=env, capture_output=True, timeout=600)
+    for path in [library, *library.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    ready.touch()
+    return library
+
+
 def _prepare_scratch(uid):
+    library = shared_library()
     scratch = Path(tempfile.mkdtemp(prefix="dino-sandbox-"))
-    lib, work = scratch / "lib", scratch / "work"
-    lib.mkdir()
+    work = scratch / "work"
     work.mkdir()
-    shutil.copy(HERE / "runner.py", lib / "runner.py")
-    shutil.copy(HERE / "wire.py", lib / "wire.py")
-    shutil.copytree(SOURCE_DIR / "utils", lib / "utils", ignore=shutil.ignore_patterns("__pycache__"))
+    if (library / NUMBA_CACHE).exists():  # numba wants a cache it may write to: give it a copy
+        shutil.copytree(library / NUMBA_CACHE, work / NUMBA_CACHE, copy_function=shutil.copy2)
     os.chmod(scratch, 0o755)
     if uid is not None:
-        os.chown(work, uid, uid)
+        for path in [work, *work.rglob("*")]:
+            os.chown(path, uid, uid)
     os.chmod(work, 0o700)
-    return scratch, lib, work
+    return scratch, library, work
 
 
 def _drain(stream, keep, sink):
@@ -162,7 +220,7 @@ def kill_everything(process, uid):
         time.sleep(0.05)
 
 
-def run_task(task, limits=DEFAULT_LIMITS, hide=()):
+def run_task(task, limits=DEFAULT_LIMITS, hide=(), compiled=True):
     """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
     anything the student's code does."""
     uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if is_root() else None
@@ -189,7 +247,7 @@ def run_task(task, limits=DEFAULT_LIMITS, hide=()):
             stderr=subprocess.STDOUT,
             pass_fds=(write_fd,),
             cwd=work,
-            env=clean_environment(str(work)),
+            env=sandbox_environment(work, compiled),
             start_new_session=True,
         )
     finally:

@@ -60,6 +60,18 @@ def plain_backward(X, Y, parameters, cache):
     return gradients, a
 
 
+@pytest.fixture(params=["numpy", "compiled"])
+def training_path(request, monkeypatch):
+    """Run a test through utils' numpy code and through its numba twins (when numba is there)."""
+    from utils import rnn
+
+    if request.param == "numpy":
+        monkeypatch.setattr(rnn, "_COMPILED", [None])
+    elif rnn.compiled() is None:
+        pytest.skip("numba is not installed")
+    return request.param
+
+
 CASES = [
     (n_x, n_a, T, scale)
     for n_x, n_a, T in [(27, 50, 12), (27, 100, 6), (3, 1, 1), (5, 7, 30), (40, 130, 9)]
@@ -68,7 +80,7 @@ CASES = [
 
 
 @pytest.mark.parametrize("n_x, n_a, T, scale", CASES)
-def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale):
+def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale, training_path):
     rng = np.random.default_rng(n_x * 1000 + n_a + T)
     parameters = random_parameters(rng, n_x, n_a, scale)
     X, Y = random_example(rng, n_x, T)
@@ -89,7 +101,7 @@ def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale):
 
 
 @pytest.mark.parametrize("name", PARAMETER_NAMES)
-def test_do_the_gradients_match_finite_differences(name):
+def test_do_the_gradients_match_finite_differences(name, training_path):
     rng = np.random.default_rng(7)
     n_x, n_a = 6, 5
     parameters = random_parameters(rng, n_x, n_a)
@@ -283,3 +295,11 @@ def test_does_one_optimization_step_reproduce_the_published_numbers(reference):
     assert np.argmax(gradients["dWax"]) == 93
     assert np.allclose(gradients["db"][4], -0.06809825) and np.allclose(gradients["dby"][1], 0.01538192)
     assert np.allclose(a_last[4], -1.0)
+
+
+@pytest.mark.parametrize("X, Y", [([None, 1, 2], [1, 2]), ([None, 1, 7], [1, 2, 0]), ([None, 1, 2], [1, 2, 9])])
+def test_are_bad_indices_an_index_error_not_a_crash(X, Y, training_path):
+    """A student's Y without its final label must raise, in numpy and in the compiled code alike."""
+    parameters = utils.initialize_parameters(5, 4, 4)
+    with pytest.raises(IndexError):
+        utils.rnn_forward(X, Y, np.zeros((5, 1)), parameters)

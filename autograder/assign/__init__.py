@@ -5,6 +5,7 @@ nbgrader's ``generate_assignment`` does the work (with the scaffold preprocessor
 no solution code, no hidden tests, no stub markers, every graded cell present.
 """
 
+import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +28,13 @@ FORBIDDEN = (
 )
 
 
+def tool_environment():
+    """This environment, with the interpreter's bin folder first on PATH: nbgrader runs
+    `alembic` from there to create its database, even when the venv is not activated."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+
+
 class ReleaseError(RuntimeError):
     """The release could not be built, or it contains something students must not see."""
 
@@ -44,7 +52,7 @@ def generate(release_root, db_url=None):
     ]
     if db_url:
         command.append(f"--CourseDirectory.db_url={db_url}")
-    result = subprocess.run(command, cwd=COURSE_ROOT, capture_output=True, text=True)
+    result = subprocess.run(command, cwd=COURSE_ROOT, capture_output=True, text=True, env=tool_environment())
     if result.returncode != 0 or "Traceback" in result.stderr or "[ERROR]" in result.stderr:
         raise ReleaseError(f"nbgrader generate_assignment failed:\n{result.stderr[-4000:]}")
     for cache in Path(release_root).rglob("__pycache__"):

@@ -180,4 +180,5 @@ SPEC = FunctionSpec(
         Check("prints the expected names and losses every 2,000 steps", 5, ("full",), progress_matches),
     ),
     floor_seconds=60.0,
+    compiled=True,
 )

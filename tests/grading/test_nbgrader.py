@@ -10,6 +10,7 @@ import factory
 import pytest
 import styles
 
+from autograder.assign import tool_environment
 from autograder.paths import COURSE_ROOT
 
 STUDENTS = {
@@ -24,7 +25,7 @@ STUDENTS = {
 
 
 def nbgrader(course, *args):
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env = {k: v for k, v in tool_environment().items() if k != "PYTHONPATH"}
     done = subprocess.run(
         [sys.executable, "-m", "nbgrader", *args], cwd=course, capture_output=True, text=True, timeout=1800, env=env
     )

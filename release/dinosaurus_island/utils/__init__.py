@@ -11,7 +11,8 @@ What you get:
 All of them use the reproducible arithmetic in ``utils/exact.py`` instead of
 ``np.dot``, ``np.exp`` and ``np.tanh``: the results are identical to the last bit
 on every computer, so the expected outputs printed in the notebook are exactly
-what you will see. See that file for why and how.
+what you will see. See that file for why and how. (If numba is installed, the
+training loops run compiled, from ``utils/_compiled.py``: same numbers, faster.)
 """
 
 from .rnn import (

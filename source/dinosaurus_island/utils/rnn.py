@@ -22,9 +22,30 @@ that do not depend on it (the outputs, the softmax, the output-layer gradients)
 for all time steps at once, which is several times faster in numpy.
 """
 
+import os
+
 import numpy as np
 
 from .exact import exp, log, matvec, matvec_t, tanh
+
+_COMPILED = []  # [module or None], filled on first use
+
+
+def compiled():
+    """The numba twins of rnn_forward/rnn_backward (_compiled.py), or None without numba.
+
+    Imported on first use, so code that never trains does not pay for importing numba.
+    DINO_PURE_NUMPY=1 forces the numpy code below."""
+    if not _COMPILED:
+        try:
+            if os.environ.get("DINO_PURE_NUMPY"):
+                raise ImportError("the numpy path was requested")
+            from . import _compiled
+        except ImportError:
+            _compiled = None
+        _COMPILED.append(_compiled)
+    return _COMPILED[0]
+
 
 PARAMETER_NAMES = ("Wax", "Waa", "Wya", "b", "by")
 
@@ -130,6 +151,9 @@ def rnn_forward(X, Y, a0, parameters):
     a0: initial hidden state (n_a, 1). Returns the cross-entropy loss and a cache
     for ``rnn_backward``.
     """
+    indices = _indices(X, Y, parameters["Wax"].shape[1], parameters["Wya"].shape[0])  # clear errors for bad X, Y
+    if compiled() is not None:
+        return _compiled_forward(indices, X, a0, parameters)
     Wax, Waa, Wya = parameters["Wax"], parameters["Waa"], parameters["Wya"]
     b, by = parameters["b"], parameters["by"]
     T, n_a = len(X), Waa.shape[0]
@@ -161,6 +185,8 @@ def rnn_backward(X, Y, parameters, cache):
     Returns the gradients {"dWax", "dWaa", "dWya", "db", "dby"} and the dict of
     hidden states a, where a[-1] is the initial state and a[t] the state after step t.
     """
+    if compiled() is not None:
+        return _compiled_backward(X, Y, parameters, cache)
     y_hat, hidden, a0, _ = cache
     Wya, Waa = parameters["Wya"], parameters["Waa"]
     T, n_a = len(X), Waa.shape[0]
@@ -208,3 +234,60 @@ def _columns_sum(columns, indices, shape):
         if ix is not None:
             total[:, ix : ix + 1] += column
     return total
+
+
+# ----------------------------------------------------------------------------
+# Calling the compiled twins (same numbers, as float64 C-ordered arrays)
+# ----------------------------------------------------------------------------
+
+
+def _indices(X, Y, n_x, n_y):
+    """X (None as -1) and Y as int64 arrays, refusing what would index outside the arrays."""
+    if len(X) != len(Y):
+        raise IndexError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
+    x = np.array([-1 if ix is None else ix for ix in X], dtype=np.int64)
+    y = np.asarray(Y, dtype=np.int64).reshape(-1)
+    if x.size and (x.min() < -1 or x.max() >= n_x or np.any(x[np.array([ix is not None for ix in X])] < 0)):
+        raise IndexError(f"X has an index outside 0..{n_x - 1}")
+    if y.size and (y.min() < 0 or y.max() >= n_y):
+        raise IndexError(f"Y has an index outside 0..{n_y - 1}")
+    return x, y
+
+
+def _checked(parameters, a0):
+    """The parameters as float64 C arrays (biases and a0 flattened), with consistent shapes."""
+    p = {name: np.ascontiguousarray(parameters[name], dtype=np.float64) for name in PARAMETER_NAMES}
+    n_a, n_x = p["Wax"].shape
+    n_y = p["Wya"].shape[0]
+    a0 = np.ascontiguousarray(a0, dtype=np.float64).reshape(-1)
+    expected = {"Waa": (n_a, n_a), "Wya": (n_y, n_a), "b": (n_a, 1), "by": (n_y, 1)}
+    for name, shape in expected.items():
+        if p[name].shape != shape:
+            raise ValueError(f"{name} has shape {p[name].shape}, expected {shape}")
+    if a0.shape != (n_a,):
+        raise ValueError(f"a0 has {a0.size} values, expected {n_a}")
+    return p, a0
+
+
+def _compiled_forward(indices, X, a0, parameters):
+    p, a0_flat = _checked(parameters, a0)
+    x, y = indices
+    loss, y_hat, hidden = compiled().forward(
+        x, y, a0_flat, p["Wax"], p["Waa"], p["Wya"], p["b"].ravel(), p["by"].ravel()
+    )
+    return np.float64(loss), (y_hat, hidden[:, :, None], np.copy(a0), list(X))
+
+
+def _compiled_backward(X, Y, parameters, cache):
+    y_hat, hidden, a0, _ = cache
+    p, a0_flat = _checked(parameters, a0)
+    x, y = _indices(X, Y, p["Wax"].shape[1], p["Wya"].shape[0])
+    if hidden.shape[0] != len(x) or y_hat.shape != (len(x), p["Wya"].shape[0]):
+        raise ValueError("the cache does not belong to these X and parameters")
+    dWax, dWaa, dWya, db, dby = compiled().backward(
+        x, y, y_hat, np.ascontiguousarray(hidden[:, :, 0]), a0_flat, p["Wax"], p["Waa"], p["Wya"]
+    )
+    gradients = {"dWax": dWax, "dWaa": dWaa, "dWya": dWya, "db": db[:, None], "dby": dby[:, None]}
+    a = {-1: a0}
+    a.update(enumerate(hidden))
+    return gradients, a

@@ -1,0 +1,110 @@
+"""``python -m bench``: the speed and memory targets of the project, as ratios measured in one run.
+
+(a) the canonical 22,001-iteration run through utils and the reference solution;
+(b) the same training written the usual way (np.dot, np.tanh, np.exp), bench/baseline.py;
+(c) the autograder grading one correct submission;
+(d) a batch of 8 copies of it with --jobs 2.
+Each is timed in a fresh process, REPEAT times; medians are compared.  Targets: a/b <= 0.5
+(with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6.
+"""
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = {"a/b": 0.5, "c/a": 1.5, "d/(8c)": 0.6}
+
+
+def measure(what, *args):
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.measure", what, *map(str, args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bench.measure {what} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def repeated(what, repeat, *args):
+    runs = [measure(what, *args) for _ in range(repeat)]
+    print(f"  {what:10} " + "  ".join(f"{r['seconds']:.2f}s" for r in runs), flush=True)
+    return runs
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", default="bench/results.json", help="where to write the results")
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, str(ROOT / "tests" / "grading"))
+    import factory
+
+    work = Path(tempfile.mkdtemp(prefix="dino-bench-"))
+    one = factory.write(factory.notebook(), work / "one" / "correct.ipynb")
+    for i in range(8):
+        shutil.copy(one, factory.write(factory.notebook(), work / "batch" / "submissions" / f"s{i}.ipynb"))
+
+    print("timing (each in a fresh process):")
+    runs = {
+        "a": repeated("canonical", args.repeat),
+        "b": repeated("baseline", args.repeat),
+        "c": repeated("grade", args.repeat, one),
+        "d": repeated("batch", args.repeat, work / "batch"),
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    median = {key: statistics.median(r["seconds"] for r in value) for key, value in runs.items()}
+    ratios = {
+        "a/b": median["a"] / median["b"],
+        "c/a": median["c"] / median["a"],
+        "d/(8c)": median["d"] / (8 * median["c"]),
+    }
+    memory = {
+        "a_peak_rss_mb": max(r["rss_mb"] for r in runs["a"]),
+        "c_grader_rss_mb": max(r["rss_mb"] for r in runs["c"]),
+        "c_sandbox_peak_rss_mb": max(r["children_rss_mb"] for r in runs["c"]),
+    }
+    canonical = all(r["canonical"] for r in runs["a"])
+    scores_ok = all(r["score"] == 100 for r in runs["c"]) and all(r["scores"] == [100] for r in runs["d"])
+
+    print(f"\n{'measure':28} {'median':>9}")
+    for key, label in (
+        ("a", "canonical run (utils)"),
+        ("b", "plain np.dot baseline"),
+        ("c", "grade one submission"),
+        ("d", "grade 8, --jobs 2"),
+    ):
+        print(f"{key}  {label:25} {median[key]:8.2f}s")
+    print(f"\n{'ratio':10} {'value':>7} {'target':>8}")
+    for name, value in ratios.items():
+        print(
+            f"{name:10} {value:7.2f} {'<= ' + str(TARGETS[name]):>8}  {'met' if value <= TARGETS[name] else 'MISSED'}"
+        )
+    print(f"\ncanonical output unchanged: {canonical}; correct submissions scored 100: {scores_ok}")
+    for name, value in memory.items():
+        print(f"{name}: {value:.0f} MB")
+
+    result = {
+        "median_seconds": median,
+        "ratios": ratios,
+        "targets": TARGETS,
+        "memory_mb": memory,
+        "canonical_output_unchanged": canonical,
+        "runs": runs,
+    }
+    Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    met = canonical and scores_ok and all(ratios[k] <= TARGETS[k] for k in TARGETS)
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""One measurement in a fresh process: ``python -m bench.measure {canonical,baseline,grade,batch} [ARG]``.
+
+Prints one JSON line: the seconds of the measured call (start-up and imports excluded) and
+the peak resident memory of this process and of its children, in MB.
+"""
+
+import contextlib
+import io
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def peak_mb(who):
+    return resource.getrusage(who).ru_maxrss / 1024
+
+
+def canonical():
+    from autograder.reference import dinosaur_data, load_reference
+
+    model = load_reference()["model"]
+    names, ix_to_char, char_to_ix = dinosaur_data()
+    output = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(output):
+        _, last = model(names, ix_to_char, char_to_ix, 22001, verbose=True)
+        print(repr(last))
+    seconds = time.perf_counter() - start
+    expected = (ROOT / "tests" / "files" / "model_22001_canonical_output.txt").read_text()
+    return seconds, {"canonical": expected.startswith(output.getvalue())}
+
+
+def baseline():
+    from autograder.reference import dinosaur_data
+    from bench.baseline import train
+
+    names, ix_to_char, char_to_ix = dinosaur_data()
+    start = time.perf_counter()
+    _, lines = train(names, ix_to_char, char_to_ix, 22001)
+    return time.perf_counter() - start, {"last_name": lines[-1]}
+
+
+def grade(path):
+    from autograder.grading import Grader
+
+    grader = Grader()
+    start = time.perf_counter()
+    result = grader.grade(path)
+    return time.perf_counter() - start, {"score": result.score}
+
+
+def batch(folder):
+    from autograder.batch import grade_batch
+
+    out = Path(folder) / "out" / "grades.json"
+    start = time.perf_counter()
+    results = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False)
+    return time.perf_counter() - start, {"scores": sorted({r.score for r in results})}
+
+
+if __name__ == "__main__":
+    what, *args = sys.argv[1:]
+    seconds, extra = {"canonical": canonical, "baseline": baseline, "grade": grade, "batch": batch}[what](*args)
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "rss_mb": peak_mb(resource.RUSAGE_SELF),
+                "children_rss_mb": peak_mb(resource.RUSAGE_CHILDREN),
+                **extra,
+            }
+        )
+    )

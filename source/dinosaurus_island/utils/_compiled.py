@@ -1,0 +1,281 @@
+"""Compiled twins of ``rnn_forward`` and ``rnn_backward`` (optional; needs numba).
+
+You do not need this file: without numba, ``utils`` uses the numpy code in rnn.py and
+exact.py, which computes exactly the same bits, only slower.  The instructor's machines
+have numba, so the autograder trains as fast as a plain ``np.dot`` loop would.
+
+Every operation here is the one numpy performs in rnn.py, in the same order:
+
+- sums over a row are numpy's pairwise summation (blocks of 8 accumulators, halving
+  above 128 elements), which is what ``ndarray.sum`` does along a contiguous axis;
+- sums over time are plain left-to-right accumulations starting from 0.0;
+- exp, tanh and log are the polynomials of exact.py, step by step.
+
+numba does not fuse a multiplication and an addition into one FMA unless asked to (we do
+not), and does not reorder sums without ``fastmath``, so the bits are the same everywhere.
+"""
+
+import math
+
+import numpy as np
+from numba import njit
+
+from .exact import ATANH_COEFFS, EXP_ARG_LIMIT, EXP_COEFFS, EXPM1_COEFFS, INV_LN2, LN2_HI, LN2_LO, TANH_SERIES_LIMIT
+
+EXP_C = np.array(EXP_COEFFS)
+EXPM1_C = np.array(EXPM1_COEFFS)
+ATANH_C = np.array(ATANH_COEFFS)
+SQRT_HALF = math.sqrt(0.5)
+PW_BLOCKSIZE = 128
+
+
+@njit(cache=True)
+def _horner(coeffs, x):
+    n = coeffs.shape[0]
+    p = x * coeffs[n - 1] + coeffs[n - 2]
+    for k in range(n - 3, -1, -1):
+        p = p * x + coeffs[k]
+    return p
+
+
+@njit(cache=True)
+def _pairwise_block(a, start, n):
+    """numpy's sum of up to 128 elements: 8 running sums, combined as a tree, then the rest."""
+    if n < 8:
+        res = -0.0
+        for i in range(n):
+            res += a[start + i]
+        return res
+    r0, r1, r2, r3 = a[start], a[start + 1], a[start + 2], a[start + 3]
+    r4, r5, r6, r7 = a[start + 4], a[start + 5], a[start + 6], a[start + 7]
+    i = 8
+    while i < n - (n % 8):
+        r0 += a[start + i]
+        r1 += a[start + i + 1]
+        r2 += a[start + i + 2]
+        r3 += a[start + i + 3]
+        r4 += a[start + i + 4]
+        r5 += a[start + i + 5]
+        r6 += a[start + i + 6]
+        r7 += a[start + i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[start + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise(a, start, n):
+    """numpy's pairwise sum of a[start:start + n]: above 128 elements, the sum of two halves
+    (the first a multiple of 8 long).  Written with an explicit stack: numba's cache does not
+    handle recursive functions well."""
+    if n <= PW_BLOCKSIZE:
+        return _pairwise_block(a, start, n)
+    starts, sizes, stages = np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64, np.int64)
+    lefts, rights = np.empty(64), np.empty(64)
+    starts[0], sizes[0], stages[0], depth, result = start, n, 0, 1, 0.0
+    while depth > 0:
+        top = depth - 1
+        size = sizes[top]
+        half = size // 2
+        half -= half % 8
+        if size <= PW_BLOCKSIZE or stages[top] == 2:
+            value = _pairwise_block(a, starts[top], size) if size <= PW_BLOCKSIZE else lefts[top] + rights[top]
+            depth -= 1
+            if depth == 0:
+                result = value
+            elif stages[depth - 1] == 1:
+                lefts[depth - 1] = value
+            else:
+                rights[depth - 1] = value
+        elif stages[top] == 0:
+            stages[top] = 1
+            starts[depth], sizes[depth], stages[depth] = starts[top], half, 0
+            depth += 1
+        else:
+            stages[top] = 2
+            starts[depth], sizes[depth], stages[depth] = starts[top] + half, size - half, 0
+            depth += 1
+    return result
+
+
+@njit(cache=True)
+def _exp_into(x, out, r, k):
+    """out = exp(x), element-wise; r and k are scratch arrays of x's length.
+
+    Every element steps through the polynomial together, so the loops run on SIMD lanes;
+    each element still sees exactly the operations of exact.exp, in the same order."""
+    n = x.shape[0]
+    for i in range(n):
+        v = min(max(x[i], -EXP_ARG_LIMIT), EXP_ARG_LIMIT) if x[i] == x[i] else x[i]
+        k[i] = np.rint(v * INV_LN2)
+        r[i] = (v - k[i] * LN2_HI) - k[i] * LN2_LO
+    _horner_into(EXP_C, r, out)
+    for i in range(n):
+        out[i] = math.ldexp(out[i], int(k[i])) if k[i] == k[i] else out[i]
+
+
+@njit(cache=True)
+def _horner_into(coeffs, x, out):
+    m = coeffs.shape[0]
+    n = x.shape[0]
+    top, next_ = coeffs[m - 1], coeffs[m - 2]
+    for i in range(n):
+        out[i] = x[i] * top + next_
+    for j in range(m - 3, -1, -1):
+        c = coeffs[j]
+        for i in range(n):
+            out[i] = out[i] * x[i] + c
+
+
+@njit(cache=True)
+def _tanh_into(x, out, y, series, r, k):
+    """out = tanh(x), element-wise, as exact.tanh; y, series, r, k are scratch arrays."""
+    n = x.shape[0]
+    large = False
+    for i in range(n):
+        y[i] = 2.0 * abs(x[i])
+        large = large or not (y[i] <= TANH_SERIES_LIMIT)
+    _horner_into(EXPM1_C, y, series)
+    if large:  # e^y - 1 through exp for the elements the series does not cover
+        for i in range(n):
+            v = min(y[i], 700.0) if y[i] == y[i] else y[i]
+            k[i] = np.rint(v * INV_LN2)
+            r[i] = (v - k[i] * LN2_HI) - k[i] * LN2_LO
+        _horner_into(EXP_C, r, out)
+    for i in range(n):
+        if y[i] <= TANH_SERIES_LIMIT:
+            t = y[i] * series[i]
+        elif y[i] == y[i]:
+            t = math.ldexp(out[i], int(k[i])) - 1.0
+        else:
+            t = y[i]
+        out[i] = math.copysign(t / (t + 2.0), x[i])
+
+
+@njit(cache=True)
+def _log(x):
+    if x == 0.0:
+        return -np.inf
+    if x == np.inf:
+        return np.inf
+    if not x > 0.0:
+        return np.nan
+    m, e = math.frexp(x)
+    if m < SQRT_HALF:
+        m = 2.0 * m
+        e -= 1
+    fe = float(e)
+    s = (m - 1.0) / (m + 1.0)
+    ln_m = 2.0 * s * _horner(ATANH_C, s * s)
+    return fe * LN2_HI + (ln_m + fe * LN2_LO)
+
+
+@njit(cache=True)
+def _matvec(W, v, out, products):
+    """out[i] = numpy's pairwise sum over j of W[i, j] * v[j].
+
+    For rows of 8 to 128 elements (all rows here) the eight running sums are kept in a small
+    array, which the compiler maps onto SIMD registers; the additions are the same as numpy's."""
+    rows, cols = W.shape
+    if cols < 8 or cols > PW_BLOCKSIZE:
+        for i in range(rows):
+            for j in range(cols):
+                products[j] = W[i, j] * v[j]
+            out[i] = _pairwise(products, 0, cols)
+        return
+    body = cols - cols % 8
+    acc = np.empty((rows, 8))  # row i's eight running sums; rows advance side by side
+    for i in range(rows):
+        for k in range(8):
+            acc[i, k] = W[i, k] * v[k]
+    for start in range(8, body, 8):
+        for i in range(rows):
+            for k in range(8):
+                acc[i, k] += W[i, start + k] * v[start + k]
+    for i in range(rows):
+        res = ((acc[i, 0] + acc[i, 1]) + (acc[i, 2] + acc[i, 3])) + ((acc[i, 4] + acc[i, 5]) + (acc[i, 6] + acc[i, 7]))
+        for j in range(body, cols):
+            res += W[i, j] * v[j]
+        out[i] = res
+
+
+@njit(cache=True)
+def forward(X, Y, a0, Wax, Waa, Wya, b, by):
+    """X, Y: int64 arrays (X[t] = -1 for the zero input); a0, b, by: 1-D.  Returns (loss, y_hat, hidden)."""
+    T = X.shape[0]
+    n_a, n_y = Waa.shape[0], Wya.shape[0]
+    width = max(n_a, n_y)
+    hidden = np.empty((T, n_a))
+    y_hat = np.empty((T, n_y))
+    products, pre = np.empty(width), np.empty(n_a)
+    y, series, r, k = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
+    a = a0.copy()
+    for t in range(T):
+        _matvec(Waa, a, pre, products)
+        for i in range(n_a):
+            wx = Wax[i, X[t]] if X[t] >= 0 else 0.0
+            pre[i] = (wx + pre[i]) + b[i]
+        _tanh_into(pre, hidden[t], y[:n_a], series[:n_a], r[:n_a], k[:n_a])
+        a = hidden[t]
+    z, e = np.empty(n_y), np.empty(n_y)
+    for t in range(T):
+        _matvec(Wya, hidden[t], z, products)
+        for i in range(n_y):
+            z[i] = z[i] + by[i]
+        top = z.max()
+        for i in range(n_y):
+            z[i] = z[i] - top
+        _exp_into(z, e, r[:n_y], k[:n_y])
+        total = _pairwise(e, 0, n_y)
+        for i in range(n_y):
+            y_hat[t, i] = e[i] / total
+    loss = 0.0
+    for t in range(T):
+        loss = loss - _log(y_hat[t, Y[t]])
+    return loss, y_hat, hidden
+
+
+@njit(cache=True)
+def backward(X, Y, y_hat, hidden, a0, Wax, Waa, Wya):
+    """The gradients dWax, dWaa, dWya, db, dby (db, dby 1-D), summed from the last step to the first."""
+    T = X.shape[0]
+    n_a, n_x = Wax.shape
+    n_y = Wya.shape[0]
+    dy = y_hat.copy()
+    for t in range(T):
+        dy[t, Y[t]] -= 1.0
+    WyaT = np.ascontiguousarray(Wya.T)
+    WaaT = np.ascontiguousarray(Waa.T)
+    products = np.empty(max(n_a, n_y))
+    wya_t_dy = np.empty((T, n_a))
+    for t in range(T):
+        _matvec(WyaT, dy[t], wya_t_dy[t], products)
+    daraw = np.empty((T, n_a))
+    da_next = np.zeros(n_a)
+    for t in range(T - 1, -1, -1):
+        for i in range(n_a):
+            one_minus_a2 = 1.0 - hidden[t, i] * hidden[t, i]
+            daraw[t, i] = one_minus_a2 * (wya_t_dy[t, i] + da_next[i])
+        _matvec(WaaT, daraw[t], da_next, products)
+
+    dWax = np.zeros((n_a, n_x))
+    dWaa = np.zeros((n_a, n_a))
+    dWya = np.zeros((n_y, n_a))
+    db = np.zeros(n_a)
+    dby = np.zeros(n_y)
+    for t in range(T - 1, -1, -1):
+        prev = hidden[t - 1] if t > 0 else a0
+        for i in range(n_a):
+            if X[t] >= 0:
+                dWax[i, X[t]] += daraw[t, i]
+            for j in range(n_a):
+                dWaa[i, j] += daraw[t, i] * prev[j]
+            db[i] += daraw[t, i]
+        for i in range(n_y):
+            for j in range(n_a):
+                dWya[i, j] += dy[t, i] * hidden[t, j]
+            dby[i] += dy[t, i]
+    return dWax, dWaa, dWya, db, dby
