@@ -45,8 +45,8 @@ def dinosaur_data():
     """The data set as the notebook loads it: (names, ix_to_char, char_to_ix)."""
     data = (SOURCE_DIR / "dinos.txt").read_text().lower()
     chars = sorted(set(data))
-    char_to_ix = {ch: i for i, ch in enumerate(chars)}
-    ix_to_char = {i: ch for i, ch in enumerate(chars)}
+    char_to_ix = {ch: ix for ix, ch in enumerate(chars)}
+    ix_to_char = dict(enumerate(chars))
     return data.split("\n"), ix_to_char, char_to_ix
 
 

@@ -14,9 +14,8 @@ def visible_inputs():
     """The visible test's inputs: np.random.seed(1), a_prev first, then Wax, Waa, Wya, b, by."""
     np.random.seed(1)
     a_prev = np.random.randn(100, 1)
-    Wax, Waa, Wya = np.random.randn(100, 27), np.random.randn(100, 100), np.random.randn(27, 100)
-    b, by = np.random.randn(100, 1), np.random.randn(27, 1)
-    parameters = {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}
+    shapes = [("Wax", (100, 27)), ("Waa", (100, 100)), ("Wya", (27, 100)), ("b", (100, 1)), ("by", (27, 1))]
+    parameters = {name: np.random.randn(*shape) for name, shape in shapes}
     return [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26], a_prev, parameters
 
 

@@ -73,7 +73,7 @@ def stops_at_fifty(student, reference):
     if len(drawn) == 50:
         return "after 50 characters, append the newline index: keep the lines after the while loop."
     if len(drawn) > 51:
-        return "sampling must stop after 50 characters: keep counter != 50 in the while condition."
+        return "sampling must stop after 50 characters: keep step != 50 in the while condition."
     return "when the newline never comes, sample must return 50 drawn characters followed by the newline index."
 
 
@@ -97,7 +97,7 @@ def follows_the_seeds(student, reference):
     if always_the_same(student):
         return "sample takes the most likely character instead of drawing one: use np.random.choice with p=."
     return (
-        "the draws do not follow the given seeds: call np.random.seed(counter + seed) just before "
+        "the draws do not follow the given seeds: call np.random.seed(step + seed) just before "
         "np.random.choice, and draw exactly once per character."
     )
 
@@ -148,5 +148,5 @@ SPEC = FunctionSpec(
             independent_of_dictionary_order,
         ),
     ),
-    timeout_hint="When the newline never comes, the while loop must still stop after 50 characters (counter != 50).",
+    timeout_hint="When the newline never comes, the while loop must still stop after 50 characters (step != 50).",
 )

@@ -57,8 +57,8 @@ for number, source in enumerate(cells):
     exec(compile(source, name, "exec"), globals())
 data = open({data!r}).read().lower()
 chars = sorted(set(data))
-char_to_ix = {{ch: i for i, ch in enumerate(chars)}}
-ix_to_char = {{i: ch for i, ch in enumerate(chars)}}
+char_to_ix = {{ch: ix for ix, ch in enumerate(chars)}}
+ix_to_char = dict(enumerate(chars))
 try:
     {call}
 except public_tests.VisibleTestFailure as failure:

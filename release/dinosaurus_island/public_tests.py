@@ -161,14 +161,9 @@ def random_parameters(n_a, n_x, n_y):
 def clip_test(target, mValue):
     """Are all gradients inside [-mValue, mValue], with the values inside left as they were?"""
     print(f"\nGradients for mValue={mValue}")
+    shapes = {"dWax": (5, 3), "dWaa": (5, 5), "dWya": (2, 5), "db": (5, 1), "dby": (2, 1)}  # n_a 5, n_x = n_y 2..3
     np.random.seed(3)
-    gradients = {
-        "dWax": np.random.randn(5, 3) * 10,
-        "dWaa": np.random.randn(5, 5) * 10,
-        "dWya": np.random.randn(2, 5) * 10,
-        "db": np.random.randn(5, 1) * 10,
-        "dby": np.random.randn(2, 1) * 10,
-    }
+    gradients = {key: 10 * np.random.randn(*shape) for key, shape in shapes.items()}
     original = copy.deepcopy(gradients)
     clipped = call_student("clip", target, gradients, mValue)
 
@@ -213,9 +208,8 @@ def sample_test(target):
     expect(isinstance(indices, list), "sample must return a list of indices.")
     expect(len(indices) > 0, "sample returned an empty list.")
     indices = [int(ix) for ix in indices]  # np.int64(3) prints as 3 here, as on every numpy
-    print("Sampling:")
-    print("list of sampled indices:\n", indices)
-    print("list of sampled characters:\n", [ix_to_char.get(ix, "?") for ix in indices])
+    characters = [ix_to_char.get(ix, "?") for ix in indices]
+    print(f"Sampling:\nlist of sampled indices:\n {indices}\nlist of sampled characters:\n {characters}")
     expect(len(indices) <= 51, "A name has at most 50 sampled characters plus the final newline.")
     expect(indices[-1] == char_to_ix["\n"], "Every sample must end with the newline index.")
     expect(
@@ -239,14 +233,13 @@ def sample_test(target):
 @report
 def optimize_test(target):
     """Does one optimization step give the expected loss, clipped gradients and hidden state?"""
+    n_a, n_x = 100, 27
     np.random.seed(1)
-    vocab_size, n_a = 27, 100
-    a_prev = np.random.randn(n_a, 1)
-    parameters = random_parameters(n_a, vocab_size, vocab_size)
-    X = [12, 3, 5, 11, 22, 3]
-    Y = [4, 14, 11, 22, 25, 26]
-    old_parameters = copy.deepcopy(parameters)
-    result = call_student("optimize", target, X, Y, a_prev, parameters, learning_rate=0.01)
+    a_prev = np.random.randn(n_a, 1)  # drawn first, then the parameters
+    parameters = random_parameters(n_a, n_x, n_x)
+    before = copy.deepcopy(parameters)
+    inputs, labels = [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26]
+    result = call_student("optimize", target, inputs, labels, a_prev, parameters, learning_rate=0.01)
 
     expect(
         isinstance(result, tuple) and len(result) == 3,
@@ -272,7 +265,7 @@ def optimize_test(target):
         "Unexpected gradients: check the call of rnn_backward.",
     )
     expect(
-        not np.allclose(parameters["Wya"], old_parameters["Wya"]),
+        not np.allclose(parameters["Wya"], before["Wya"]),
         "The parameters were not updated: call update_parameters with the learning rate.",
     )
     expect(

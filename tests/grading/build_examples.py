@@ -22,7 +22,7 @@ CRASHES = {
         "    ### START CODE HERE ###",
         "    ### START CODE HERE ###\n    import sys\n    sys.exit('giving up')",
     ),
-    "sample": factory.edited("sample", "        counter += 1", "        counter += 0  # the loop never ends"),
+    "sample": factory.edited("sample", "        step += 1", "        step += 0  # the loop never ends"),
     "optimize": "import os\nos._exit(3)\n\n" + factory.solution("optimize"),
     "model": factory.edited(
         "model",

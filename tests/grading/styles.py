@@ -10,13 +10,15 @@ from factory import edited
 
 CLIP_MIN_MAX = edited(
     "clip",
-    "        np.clip(gradient, -maxValue, maxValue, out=gradient)",
-    "        np.minimum(gradient, maxValue, out=gradient)\n        np.maximum(gradient, -maxValue, out=gradient)",
+    "        np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "        np.minimum(gradients[name], maxValue, out=gradients[name])\n"
+    "        np.maximum(gradients[name], -maxValue, out=gradients[name])",
 )
 CLIP_BY_NAME = edited(
     "clip",
-    "    for gradient in [dWax, dWaa, dWya, db, dby]:\n        np.clip(gradient, -maxValue, maxValue, out=gradient)",
-    "    for key in gradients:\n        np.clip(gradients[key], -maxValue, maxValue, out=gradients[key])",
+    '    for name in ["dWax", "dWaa", "dWya", "db", "dby"]:\n'
+    "        np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "    for gradient in gradients.values():\n        np.clip(gradient, -maxValue, maxValue, out=gradient)",
 )
 SAMPLE_MATMUL_FILL = edited(
     "sample",
@@ -33,9 +35,7 @@ OPTIMIZE_NAMED = edited("optimize", "    gradients = clip(gradients, 5)", "    g
 MODEL_OTHER_XY = (
     edited(
         "model",
-        "        single_example_chars = [c for c in single_example]\n"
-        "        single_example_ix = [char_to_ix[c] for c in single_example_chars]",
-        "        single_example_chars = list(single_example)\n"
+        "        single_example_ix = [char_to_ix[ch] for ch in single_example_chars]",
         "        single_example_ix = list(map(char_to_ix.get, single_example_chars))",
     )
     .replace("        X = [None] + single_example_ix", "        X = [None, *single_example_ix]")
@@ -56,21 +56,21 @@ STYLES = {
 # ---------------------------------------------------------------- typical mistakes
 
 CLIP_NO_OUT = edited(
-    "clip", "np.clip(gradient, -maxValue, maxValue, out=gradient)", "np.clip(gradient, -maxValue, maxValue)"
+    "clip",
+    "np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "np.clip(gradients[name], -maxValue, maxValue)",
 )
 CLIP_WRONG_RANGE = edited(
     "clip",
-    "np.clip(gradient, -maxValue, maxValue, out=gradient)",
-    "np.clip(gradient, 0, maxValue, out=gradient)",
+    "np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "np.clip(gradients[name], 0, maxValue, out=gradients[name])",
 )
 CLIP_LEAVES_ONE_OUT = edited(
-    "clip", "for gradient in [dWax, dWaa, dWya, db, dby]:", "for gradient in [dWax, dWaa, dWya, db]:"
+    "clip", 'for name in ["dWax", "dWaa", "dWya", "db", "dby"]:', 'for name in ["dWax", "dWaa", "dWya", "db"]:'
 )
 
-SAMPLE_NO_CAP = edited(
-    "sample", "while (idx != newline_character and counter != 50):", "while (idx != newline_character):"
-)
-SAMPLE_NO_RESEED = edited("sample", "        np.random.seed(counter + seed)\n", "")
+SAMPLE_NO_CAP = edited("sample", "while idx != newline_ix and step != 50:", "while idx != newline_ix:")
+SAMPLE_NO_RESEED = edited("sample", "        np.random.seed(step + seed)\n", "")
 SAMPLE_ARGMAX = edited(
     "sample", "idx = np.random.choice(list(range(vocab_size)), p=y.ravel())", "idx = int(np.argmax(y))"
 )
@@ -96,13 +96,13 @@ MODEL_NO_MODULO = edited("model", "idx = j % len(examples)", "idx = j")
 MODEL_RATE = edited("model", "learning_rate = 0.01)", "learning_rate = 0.05)")
 MODEL_RESET_STATE = edited(
     "model",
-    "curr_loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate = 0.01)",
-    "curr_loss, gradients, _ = optimize(X, Y, np.zeros((n_a, 1)), parameters, learning_rate = 0.01)",
+    "example_loss, gradients, a_prev = optimize(X, Y, a_prev, parameters, learning_rate = 0.01)",
+    "example_loss, gradients, _ = optimize(X, Y, np.zeros((n_a, 1)), parameters, learning_rate = 0.01)",
 )
 MODEL_GLOBALS = edited(
     "model",
-    "single_example_ix = [char_to_ix[c] for c in single_example_chars]",
-    "single_example_ix = [sorted(set(data)).index(c) for c in single_example_chars]",
+    "single_example_ix = [char_to_ix[ch] for ch in single_example_chars]",
+    "single_example_ix = [sorted(set(data)).index(ch) for ch in single_example_chars]",
 )
 MODEL_FAKE = edited("model", "    return parameters, last_dino_name", "    return parameters, 'Trodonosaurus\\n'")
 MODEL_FAKE = MODEL_FAKE.replace("    for j in range(num_iterations):", "    for j in range(0):")
