@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench
+.PHONY: demo test release lint bench weights
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
+weights: $(STAMP)
+	$(PY) -m autograder.weights

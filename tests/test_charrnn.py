@@ -131,3 +131,17 @@ def test_does_the_command_line_learn_a_corpus_and_write_with_it(tmp_path):
 def test_does_the_vocabulary_refuse_unknown_characters():
     with pytest.raises(ValueError, match="never saw"):
         Vocabulary.of("abc").encode("abd")
+
+
+def test_do_the_shipped_weights_load_sample_and_beat_the_unigram_baseline():
+    from autograder.paths import RELEASE_DIR, SOURCE_DIR
+    from charrnn import load_extras
+
+    for folder in (SOURCE_DIR, RELEASE_DIR):
+        model, vocabulary = load(folder / "sonnets.npz")
+        assert model.cell_name == "lstm" and model.n_layers == 2
+        text = vocabulary.decode(model.sample(vocabulary.encode("Shall I "), 60, temperature=0.6, seed=0))
+        assert len(text) == 60
+    facts = load_extras(SOURCE_DIR / "sonnets.npz")
+    assert float(facts["held_out_loss"]) < float(facts["unigram_loss"])
+    assert len(facts["dino_losses"]) == 12 and abs(float(facts["dino_losses"][-1]) - 22.798145) < 1e-6

@@ -68,7 +68,7 @@ def run_train(args):
             args.clip,
             args.clip_mode,
             args.seed,
-            progress=lambda step, loss: bar.update(task, advance=1, description=f"{loss:.3f}"),
+            progress=lambda step, loss, _: bar.update(task, advance=1, description=f"{loss:.3f}"),
         )
     save(args.out, model, vocabulary)
     print(f"smooth loss {losses[0]:.3f} → {losses[-1]:.3f} after {args.steps} steps; wrote {args.out}")

@@ -8,7 +8,7 @@ time), SGD or Adagrad, element-wise or global-norm clipping, sampling from a pro
 temperature, and ``.npz`` checkpoints.  ``python -m charrnn --help`` for the command line.
 """
 
-from .checkpoint import CheckpointError, load, save
+from .checkpoint import CheckpointError, load, load_extras, save
 from .model import CharModel
 from .optim import SGD, Adagrad, clip_elementwise, clip_global_norm
 from .text import Vocabulary
@@ -23,6 +23,7 @@ __all__ = [
     "clip_elementwise",
     "clip_global_norm",
     "load",
+    "load_extras",
     "save",
     "train",
 ]

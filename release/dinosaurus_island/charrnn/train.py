@@ -23,7 +23,8 @@ def train(
     seed=0,
     progress=None,
 ):
-    """Returns (vocabulary, model, smoothed losses).  ``progress(step, smooth_loss)`` is called each step."""
+    """Returns (vocabulary, model, smoothed losses).  ``progress(step, smooth_loss, window_loss)`` is called
+    after each step."""
     vocabulary = Vocabulary.of(text)
     if len(text) < 2:
         raise ValueError("the text needs at least two characters")
@@ -44,7 +45,7 @@ def train(
         losses.append(smooth)
         position += seq_length
         if progress:
-            progress(step, smooth)
+            progress(step, smooth, loss)
     return vocabulary, model, losses
 
 

@@ -13,9 +13,18 @@ class CheckpointError(ValueError):
     """A file that is not a charrnn checkpoint, or a damaged one."""
 
 
-def save(path, model, vocabulary):
+def save(path, model, vocabulary, **extras):
+    """Write the model; ``extras`` (arrays or numbers, e.g. the loss curve) are stored beside it."""
     meta = json.dumps({"format": "charrnn-1", "config": model.config, "chars": vocabulary.chars})
-    np.savez(path, __meta__=np.array(meta), **{f"p:{k}": v for k, v in model.params.items()})
+    arrays = {f"p:{k}": v for k, v in model.params.items()}
+    arrays.update({f"x:{k}": np.asarray(v) for k, v in extras.items()})
+    np.savez(path, __meta__=np.array(meta), **arrays)
+
+
+def load_extras(path):
+    """The extras stored with ``save``."""
+    with np.load(path, allow_pickle=False) as archive:
+        return {k[2:]: archive[k] for k in archive.files if k.startswith("x:")}
 
 
 def load(path):
