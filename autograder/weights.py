@@ -19,8 +19,17 @@ from charrnn.train import mean_loss, train
 
 from .paths import SOURCE_DIR
 
-CONFIG = {"steps": 8000, "seq_length": 25, "hidden": 64, "layers": 2, "cell": "lstm", "optimizer": "adagrad",
-          "lr": 0.1, "clip": 5.0, "seed": 0}
+CONFIG = {
+    "steps": 8000,
+    "seq_length": 25,
+    "hidden": 64,
+    "layers": 2,
+    "cell": "lstm",
+    "optimizer": "adagrad",
+    "lr": 0.1,
+    "clip": 5.0,
+    "seed": 0,
+}
 HELD_OUT = 0.1
 
 
@@ -46,15 +55,28 @@ def main():
     text = (SOURCE_DIR / "shakespeare.txt").read_text(encoding="utf-8")
     cut = int(len(text) * (1 - HELD_OUT))
     train_text, held_out = text[:cut], text[cut:]
-    vocabulary, model, losses = train(train_text, **CONFIG, progress=lambda s, loss, _: (
-        print(f"step {s}: smooth loss {loss:.2f}", file=sys.stderr) if s % 500 == 0 else None))
+    vocabulary, model, losses = train(
+        train_text,
+        **CONFIG,
+        progress=lambda s, loss, _: (
+            print(f"step {s}: smooth loss {loss:.2f}", file=sys.stderr) if s % 500 == 0 else None
+        ),
+    )
     held_out = "".join(ch for ch in held_out if ch in vocabulary.chars)
     per_char = mean_loss(model, vocabulary, held_out)
     baseline = unigram_loss(train_text, held_out)
     dino_iterations, dino_losses = dinosaur_curve()
-    save(SOURCE_DIR / "sonnets.npz", model, vocabulary, losses=losses, held_out_loss=per_char,
-         unigram_loss=baseline, seq_length=CONFIG["seq_length"], dino_iterations=dino_iterations,
-         dino_losses=dino_losses)
+    save(
+        SOURCE_DIR / "sonnets.npz",
+        model,
+        vocabulary,
+        losses=losses,
+        held_out_loss=per_char,
+        unigram_loss=baseline,
+        seq_length=CONFIG["seq_length"],
+        dino_iterations=dino_iterations,
+        dino_losses=dino_losses,
+    )
     print(f"held-out loss per character {per_char:.3f} nats; unigram baseline {baseline:.3f} nats")
     return 0
 
