@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .grading import Grader
 from .paths import REFERENCES_DIR
-from .report import FunctionResult, SubmissionResult, write_reports
+from .report import SubmissionResult, write_reports
 from .submission import find_notebooks
 
 
@@ -136,6 +136,3 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     write_reports(ordered, json_path, csv_path, gradescope_dir)
     partial_path.unlink(missing_ok=True)
     return ordered
-
-
-__all__ = ["grade_batch", "FunctionResult"]

@@ -169,6 +169,10 @@ class Recorder:
         return self.function(*args, **kwargs)
 
 
+def recorded_calls(recorders):
+    return {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()}
+
+
 def summarize_optimize_call(args, kwargs):
     import numpy as np
 
@@ -243,7 +247,7 @@ def run(task, emit):
                     "ok": False,
                     "error": describe(error, filename),
                     "stdout": captured.getvalue()[-2000:],
-                    "calls": {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()},
+                    "calls": recorded_calls(recorders),
                 }
             )
             continue
@@ -257,7 +261,7 @@ def run(task, emit):
                 "args_after": [args[i] for i in case.get("return_args", [])],
                 "stdout": captured.getvalue(),
                 "stdout_dropped": captured.dropped,
-                "calls": {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()},
+                "calls": recorded_calls(recorders),
                 "seconds": seconds,
             }
         )

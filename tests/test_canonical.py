@@ -23,16 +23,24 @@ CONFIGURATIONS = {
 }
 
 
+def environment(configuration):
+    """This process's environment with exactly the configuration's overrides."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "DINO_PURE_NUMPY")
+    }
+    env.update(CONFIGURATIONS[configuration])
+    return env
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_is_the_training_run_byte_for_byte_the_canonical_output(configuration):
-    overridden = ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES", "DINO_PURE_NUMPY")
-    env = {k: v for k, v in os.environ.items() if k not in overridden}
-    env.update(CONFIGURATIONS[configuration])
     result = subprocess.run(
         [sys.executable, "-m", "autograder.reference", "22001"],
         cwd=ROOT,
-        env=env,
+        env=environment(configuration),
         capture_output=True,
         text=True,
         timeout=900,
@@ -48,10 +56,10 @@ def test_does_the_configuration_really_change_numpy():
         "print(hashlib.sha256(np.tanh(x).tobytes() + np.exp(x).tobytes()).hexdigest())"
     )
     outputs = set()
-    for overrides in CONFIGURATIONS.values():
-        env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "NPY_DISABLE_CPU_FEATURES")}
-        env.update(overrides)
-        result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True)
+    for configuration in CONFIGURATIONS:
+        result = subprocess.run(
+            [sys.executable, "-c", probe], env=environment(configuration), capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stderr
         outputs.add(result.stdout)
     if len(outputs) == 1:

@@ -68,21 +68,27 @@ def unpack(observed):
     return result
 
 
+def returned(student):
+    """[(case id, (loss, gradients, a_last))] for every case, or None if any case returned something else."""
+    pairs = [(case_id, unpack(student[case_id])) for case_id in ALL]
+    return None if any(result is None for _, result in pairs) else pairs
+
+
 def returns_loss(student, reference):
-    for case_id in ALL:
-        result = unpack(student[case_id])
-        if result is None:
-            return RETURNS
+    pairs = returned(student)
+    if pairs is None:
+        return RETURNS
+    for case_id, result in pairs:
         if not same(result[0], reference[case_id]["result"][0]):
             return "the loss differs from the one rnn_forward computes: return the loss of the forward pass."
     return None
 
 
 def clipped_gradients(student, reference):
-    for case_id in ALL:
-        result = unpack(student[case_id])
-        if result is None:
-            return RETURNS
+    pairs = returned(student)
+    if pairs is None:
+        return RETURNS
+    for case_id, result in pairs:
         gradients = {key: result[1].get(key) for key in KEYS}
         if same(gradients, reference[case_id]["result"][1]):
             continue
@@ -96,9 +102,9 @@ def clipped_gradients(student, reference):
 
 
 def updates_parameters(student, reference):
+    if returned(student) is None:
+        return RETURNS
     for case_id in ALL:
-        if unpack(student[case_id]) is None:
-            return RETURNS
         after = student[case_id]["args_after"][1]
         if same(after, reference[case_id]["args_after"][1]):
             continue
@@ -117,10 +123,10 @@ def updates_parameters(student, reference):
 
 
 def returns_last_state(student, reference):
-    for case_id in ALL:
-        result = unpack(student[case_id])
-        if result is None:
-            return RETURNS
+    pairs = returned(student)
+    if pairs is None:
+        return RETURNS
+    for case_id, result in pairs:
         if same(result[2], reference[case_id]["result"][2]):
             continue
         if same(result[2], INPUTS[case_id].args[2]):

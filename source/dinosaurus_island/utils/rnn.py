@@ -247,7 +247,7 @@ def _indices(X, Y, n_x, n_y):
         raise IndexError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
     x = np.array([-1 if ix is None else ix for ix in X], dtype=np.int64)
     y = np.asarray(Y, dtype=np.int64).reshape(-1)
-    if x.size and (x.min() < -1 or x.max() >= n_x or np.any(x[np.array([ix is not None for ix in X])] < 0)):
+    if x.size and (x.min() < -1 or x.max() >= n_x or -1 in X):  # -1 itself is reserved for None
         raise IndexError(f"X has an index outside 0..{n_x - 1}")
     if y.size and (y.min() < 0 or y.max() >= n_y):
         raise IndexError(f"Y has an index outside 0..{n_y - 1}")
