@@ -69,7 +69,7 @@ def compute(spec, sources):
         "dependencies": {dep: compact(sources[dep]) for dep in spec.dependencies},
         "cases": [case.as_task() for case in spec.cases()],
     }
-    outcome = run_task(task, Limits(wall_seconds=3600), compiled=spec.compiled)
+    outcome = run_task(task, Limits(wall_seconds=3600))
     if outcome.define_error():
         raise RuntimeError(f"the reference {spec.name} could not be defined: {outcome.define_error()}")
     observed = outcome.cases()

@@ -72,7 +72,7 @@ class Grader:
         if source is None:
             return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds(spec)})
-        outcome = run_task(self.task(spec, source), limits, self.hide, compiled=spec.compiled)
+        outcome = run_task(self.task(spec, source), limits, self.hide)
         problem = outcome.define_error()
         if problem is not None:
             error = problem["error"]

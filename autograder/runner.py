@@ -1,9 +1,10 @@
 """The program that runs inside a sandbox: it defines one graded function and calls it.
 
-This file is copied into a fresh scratch folder with ``wire.py`` and the course's
-``utils/`` and started as ``python -I runner.py RESULT_FD``.  It reads its task from
-standard input, locks itself in (see ``isolate``), executes the student's graded cell,
-calls the function on each case and writes one JSON line per case to RESULT_FD.
+This file sits with ``wire.py`` and the course's ``utils/`` in the grader's shared library
+folder.  ``forkserver.py`` forks a child for each run and calls ``main`` in it (it can also be
+started on its own, as ``python -I runner.py RESULT_FD``).  It reads its task from standard
+input, locks itself in (see ``isolate``), executes the student's graded cell, calls the
+function on each case and writes one JSON line per case to RESULT_FD.
 
 It imports nothing from the autograder: the student's code shares this process, so it
 must find here only the task it was given, never the expected answers.
@@ -267,10 +268,11 @@ def run(task, emit):
         )
 
 
-def main():
-    result_fd = int(sys.argv[1])
+def main(result_fd):
+    """Read the task from stdin, lock this process in, run the task, report on ``result_fd``."""
     here = os.path.dirname(os.path.abspath(__file__))
-    sys.path.insert(0, here)  # wire.py and utils/ sit beside this file
+    if here not in sys.path:
+        sys.path.insert(0, here)  # wire.py and utils/ sit beside this file
     import wire
 
     task = wire.loads(sys.stdin.read())
@@ -293,4 +295,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main(int(sys.argv[1]))

@@ -1,8 +1,9 @@
 """Run untrusted student code in its own process, locked in, and collect what it reports.
 
-Each call of ``run_task`` makes a scratch folder, copies ``runner.py``, ``wire.py`` and the
-course's ``utils/`` into it, and starts ``python -I runner.py`` there with a clean
-environment.  When the grader runs as root the runner also
+Each call of ``run_task`` makes a scratch folder and has the grader's process server
+(``forkserver.py``, started once, with numpy and utils' compiled kernels loaded) fork a child
+that runs ``runner.py`` there with a clean environment; the task goes to the child alone, never
+through the server.  When the grader runs as root the child also
 
 - gets a private mount namespace in which the course folder (all but ``.venv``), the
   submissions, the reports and ``/dev/shm`` are hidden behind empty read-only mounts and
@@ -16,11 +17,14 @@ truncated to a fixed size.  Without root the filesystem and network stay visible
 student's code; run the grader as root (e.g. in a container) to hide them.
 """
 
+import atexit
 import hashlib
+import json
 import os
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -61,6 +65,7 @@ class Outcome:
     exit_code: int | None = None
     timed_out: bool = False
     seconds: float = 0.0
+    max_rss_mb: float = 0.0  # the peak resident memory of the run's process
     bad_lines: int = 0
 
     def define_error(self):
@@ -109,33 +114,21 @@ def clean_environment(home):
 WARM_UP = """
 import sys
 sys.path.insert(0, sys.argv[1])
-import numpy as np
-import utils
-from utils.rnn import compiled
-if compiled() is not None:  # compile the numba kernels once; their cache is kept beside them
-    p = utils.initialize_parameters(3, 4, 4)
-    loss, cache = utils.rnn_forward([None, 1, 2], [1, 2, 0], np.zeros((3, 1)), p)
-    utils.rnn_backward([None, 1, 2], [1, 2, 0], p, cache)
+import forkserver
+forkserver.warm_up()  # compiles utils' numba kernels once; their cache is kept beside them
 """
 
 
-def sandbox_environment(work, compiled):
-    env = {**clean_environment(str(work)), "NUMBA_CACHE_DIR": str(work / NUMBA_CACHE)}
-    if not compiled:
-        env["DINO_PURE_NUMPY"] = "1"  # the same bits without importing numba: quicker for short runs
-    return env
-
-
 def _library_files():
-    files = {"runner.py": HERE / "runner.py", "wire.py": HERE / "wire.py"}
+    files = {name: HERE / name for name in ("runner.py", "wire.py", "forkserver.py")}
     for path in sorted((SOURCE_DIR / "utils").glob("*.py")):
         files[f"utils/{path.name}"] = path
     return files
 
 
 def shared_library():
-    """A read-only folder with runner.py, wire.py and utils/, made once per version of those
-    files and shared by every sandbox, with utils' numba kernels compiled into .numba_cache."""
+    """A read-only folder with runner.py, wire.py, forkserver.py and utils/, made once per
+    version of those files, with utils' numba kernels compiled into .numba_cache."""
     files = _library_files()
     digest = hashlib.sha256(sys.version.encode())
     for name, path in files.items():
@@ -162,19 +155,97 @@ def shared_library():
     return library
 
 
+class ForkServer:
+    """The running forkserver.py of this grader process: started on first use, shared by all
+    threads, restarted if it has died, stopped by ``shutdown_server`` (also at exit)."""
+
+    def __init__(self):
+        library = shared_library()
+        self.home = Path(tempfile.mkdtemp(prefix="dino-forkserver-"))
+        env = clean_environment(str(self.home))
+        if (library / NUMBA_CACHE).exists():  # numba wants a cache it may write to: give it a copy
+            shutil.copytree(library / NUMBA_CACHE, self.home / NUMBA_CACHE)
+            env["NUMBA_CACHE_DIR"] = str(self.home / NUMBA_CACHE)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.log = open(self.home / "server.log", "wb")  # noqa: SIM115 -- open as long as the server runs
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-I", str(library / "forkserver.py"), str(theirs.fileno())],
+                stdin=subprocess.DEVNULL,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                pass_fds=(theirs.fileno(),),
+                cwd=self.home,
+                env=env,
+            )
+        finally:
+            theirs.close()
+        self.lock = threading.Lock()
+
+    def alive(self):
+        return self.process.poll() is None
+
+    def spawn(self, cwd, env, stdin, output, result):
+        """Fork a child that runs runner.main in ``cwd``; returns (pid, reply socket)."""
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        try:
+            with self.lock:
+                request = json.dumps({"cwd": str(cwd), "env": env}).encode()
+                socket.send_fds(self.control, [request], [theirs.fileno(), stdin, output, result])
+        finally:
+            theirs.close()
+        mine.settimeout(60)
+        answer = mine.recv(4096)
+        if not answer:
+            mine.close()
+            raise OSError("the sandbox process server did not answer: " + self.log_tail())
+        return json.loads(answer)["pid"], mine
+
+    def log_tail(self):
+        self.log.flush()
+        return (self.home / "server.log").read_text(errors="replace")[-2000:] or "(no output)"
+
+    def stop(self):
+        self.control.close()  # the server sees the end of its control socket and exits
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+_SERVER = []  # [ForkServer], while one runs
+_SERVER_LOCK = threading.Lock()
+
+
+def fork_server():
+    with _SERVER_LOCK:
+        if _SERVER and not _SERVER[0].alive():
+            _SERVER.pop().stop()
+        if not _SERVER:
+            _SERVER.append(ForkServer())
+        return _SERVER[0]
+
+
+@atexit.register
+def shutdown_server():
+    """Stop this process's fork server (the next run starts a new one)."""
+    with _SERVER_LOCK:
+        if _SERVER:
+            _SERVER.pop().stop()
+
+
 def _prepare_scratch(uid):
-    library = shared_library()
     scratch = Path(tempfile.mkdtemp(prefix="dino-sandbox-"))
     work = scratch / "work"
     work.mkdir()
-    if (library / NUMBA_CACHE).exists():  # numba wants a cache it may write to: give it a copy
-        shutil.copytree(library / NUMBA_CACHE, work / NUMBA_CACHE, copy_function=shutil.copy2)
     os.chmod(scratch, 0o755)
     if uid is not None:
-        for path in [work, *work.rglob("*")]:
-            os.chown(path, uid, uid)
+        os.chown(work, uid, uid)
     os.chmod(work, 0o700)
-    return scratch, library, work
+    return scratch, work
 
 
 def _drain(stream, keep, sink):
@@ -191,10 +262,10 @@ def _drain(stream, keep, sink):
         sink["dropped"] += max(0, len(chunk) - max(room, 0))
 
 
-def kill_everything(process, uid):
-    """Kill the process group, and, with a sandbox uid, every process that runs as it."""
+def kill_everything(pid, uid):
+    """Kill the run's process group, and, with a sandbox uid, every process that runs as it."""
     try:
-        os.killpg(process.pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
     if uid is None:
@@ -220,11 +291,21 @@ def kill_everything(process, uid):
         time.sleep(0.05)
 
 
-def run_task(task, limits=DEFAULT_LIMITS, hide=(), compiled=True):
+def _wait(reply, seconds):
+    """The child's end report from the server, or None if it did not come within ``seconds``."""
+    reply.settimeout(max(seconds, 0.001))
+    try:
+        answer = reply.recv(4096)
+    except TimeoutError:
+        return None
+    return json.loads(answer) if answer else {"exit_code": None}
+
+
+def run_task(task, limits=DEFAULT_LIMITS, hide=()):
     """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
     anything the student's code does."""
     uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if is_root() else None
-    scratch, lib, work = _prepare_scratch(uid)
+    scratch, work = _prepare_scratch(uid)
     task = dict(task)
     task["scratch"] = str(work)
     task["stdout_limit"] = limits.stdout_per_case
@@ -237,40 +318,37 @@ def run_task(task, limits=DEFAULT_LIMITS, hide=(), compiled=True):
         "file_bytes": limits.file_bytes,
     }
     outcome = Outcome()
-    read_fd, write_fd = os.pipe()
+    pipes = {name: os.pipe() for name in ("stdin", "output", "result")}  # (read end, write end)
     start = time.perf_counter()
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", str(lib / "runner.py"), str(write_fd)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            pass_fds=(write_fd,),
-            cwd=work,
-            env=sandbox_environment(work, compiled),
-            start_new_session=True,
+        pid, reply = fork_server().spawn(
+            work, clean_environment(str(work)), pipes["stdin"][0], pipes["output"][1], pipes["result"][1]
         )
     finally:
-        os.close(write_fd)
+        for fd in (pipes["stdin"][0], pipes["output"][1], pipes["result"][1]):
+            os.close(fd)
     output, results = {}, {}
     readers = [
-        threading.Thread(target=_drain, args=(process.stdout, limits.output_bytes, output), daemon=True),
-        threading.Thread(target=_drain, args=(os.fdopen(read_fd, "rb"), limits.result_bytes, results), daemon=True),
+        threading.Thread(target=_drain, args=(os.fdopen(pipes["output"][0], "rb"), limits.output_bytes, output)),
+        threading.Thread(target=_drain, args=(os.fdopen(pipes["result"][0], "rb"), limits.result_bytes, results)),
     ]
     for reader in readers:
+        reader.daemon = True
         reader.start()
-    try:
-        process.stdin.write(wire.dumps(task).encode())
-        process.stdin.close()
-    except (BrokenPipeError, OSError):
-        pass
-    try:
-        outcome.exit_code = process.wait(timeout=limits.wall_seconds)
-    except subprocess.TimeoutExpired:
+    with os.fdopen(pipes["stdin"][1], "wb") as stdin:
+        try:
+            stdin.write(wire.dumps(task).encode())
+        except (BrokenPipeError, OSError):
+            pass
+    ended = _wait(reply, limits.wall_seconds - (time.perf_counter() - start))
+    if ended is None:
         outcome.timed_out = True
-    kill_everything(process, uid)
-    if outcome.exit_code is None:
-        outcome.exit_code = process.wait()
+    kill_everything(pid, uid)
+    if ended is None:
+        ended = _wait(reply, 10) or {"exit_code": None}
+    reply.close()
+    outcome.exit_code = ended.get("exit_code")
+    outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
     for reader in readers:
         reader.join(timeout=5)
     outcome.seconds = time.perf_counter() - start

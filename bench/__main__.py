@@ -4,8 +4,9 @@
 (b) the same training written the usual way (np.dot, np.tanh, np.exp), bench/baseline.py;
 (c) the autograder grading one correct submission;
 (d) a batch of 8 copies of it with --jobs 2.
-Each is timed in a fresh process, REPEAT times; medians are compared.  Targets: a/b <= 0.5
-(with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6.
+Each is timed in a fresh process, REPEAT times, in rounds (a, b, c, d, then again), so that a
+slow spell of the machine touches every measurement alike; medians are compared.  Targets:
+a/b <= 0.5 (with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6.
 """
 
 import argparse
@@ -34,17 +35,23 @@ def measure(what, *args):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def repeated(what, repeat, *args):
-    runs = [measure(what, *args) for _ in range(repeat)]
-    print(f"  {what:10} " + "  ".join(f"{r['seconds']:.2f}s" for r in runs), flush=True)
+def interleaved(plan, repeat):
+    """Run every measurement of ``plan`` ({key: (what, *args)}) once per round, ``repeat`` rounds."""
+    runs = {key: [] for key in plan}
+    for round_number in range(1, repeat + 1):
+        for key, (what, *args) in plan.items():
+            runs[key].append(measure(what, *args))
+        print(f"  round {round_number}: " + "  ".join(f"{k} {runs[k][-1]['seconds']:.2f}s" for k in plan), flush=True)
     return runs
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of measurements (at least 3)")
     parser.add_argument("--json", default="bench/results.json", help="where to write the results")
     args = parser.parse_args(argv)
+    if args.repeat < 3:
+        parser.error("--repeat must be at least 3: a median needs three measurements")
 
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
     import factory
@@ -55,12 +62,8 @@ def main(argv=None):
         shutil.copy(one, factory.write(factory.notebook(), work / "batch" / "submissions" / f"s{i}.ipynb"))
 
     print("timing (each in a fresh process):")
-    runs = {
-        "a": repeated("canonical", args.repeat),
-        "b": repeated("baseline", args.repeat),
-        "c": repeated("grade", args.repeat, one),
-        "d": repeated("batch", args.repeat, work / "batch"),
-    }
+    plan = {"a": ("canonical",), "b": ("baseline",), "c": ("grade", one), "d": ("batch", work / "batch")}
+    runs = interleaved(plan, args.repeat)
     shutil.rmtree(work, ignore_errors=True)
     median = {key: statistics.median(r["seconds"] for r in value) for key, value in runs.items()}
     ratios = {

@@ -46,20 +46,26 @@ def baseline():
 
 
 def grade(path):
+    """Everything ``python -m autograder grade`` does for one notebook: load the references,
+    start the sandboxes' process server, grade, stop the server (so that its peak memory and
+    its children's count in this process's RUSAGE_CHILDREN)."""
     from autograder.grading import Grader
+    from autograder.sandbox import shutdown_server
 
-    grader = Grader()
     start = time.perf_counter()
-    result = grader.grade(path)
+    result = Grader().grade(path)
+    shutdown_server()
     return time.perf_counter() - start, {"score": result.score}
 
 
 def batch(folder):
     from autograder.batch import grade_batch
+    from autograder.sandbox import shutdown_server
 
     out = Path(folder) / "out" / "grades.json"
     start = time.perf_counter()
     results = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False)
+    shutdown_server()
     return time.perf_counter() - start, {"scores": sorted({r.score for r in results})}
 
 

@@ -56,7 +56,6 @@ class FunctionSpec:
     checks: tuple
     floor_seconds: float = 20.0  # the least wall-clock time a run gets
     timeout_hint: str = ""  # the likeliest reason this function runs forever
-    compiled: bool = False  # worth loading utils' numba kernels (only for the long training run)
 
     def __post_init__(self):
         total = sum(check.points for check in self.checks)

@@ -94,8 +94,8 @@ def leaves_input_alone(student, reference):
     for case_id in ALL:
         if not same(student[case_id]["args_after"][0], INPUTS[case_id].args[0], rtol=0, atol=0):
             return (
-                "clip changed the arrays it was given. Keep the line gradients = copy.deepcopy(gradients) "
-                "at the top, so the caller's gradients stay as they were."
+                "clip changed the arrays it was given. Keep the first line, which copies every array of the "
+                "dictionary, so the caller's gradients stay as they were."
             )
     return None
 

@@ -180,5 +180,4 @@ SPEC = FunctionSpec(
         Check("prints the expected names and losses every 2,000 steps", 5, ("full",), progress_matches),
     ),
     floor_seconds=60.0,
-    compiled=True,
 )

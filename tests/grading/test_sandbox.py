@@ -1,11 +1,13 @@
 """The student's process: what it can and cannot do, and how every way of failing is reported."""
 
+import json
 import os
 import time
 
 import numpy as np
 import pytest
 
+from autograder import sandbox
 from autograder.paths import COURSE_ROOT
 from autograder.sandbox import Limits, is_root, run_task
 
@@ -182,3 +184,68 @@ return child.pid
     if not is_root():
         pytest.skip("without root a process that leaves its session can outlive the run (documented)")
     assert not alive
+
+
+# --------------------------------------------------------------------------- the process server
+
+
+def test_does_the_student_process_hold_no_socket_to_the_process_server():
+    body = """
+import os
+links = {}
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        links[int(fd)] = os.readlink(f"/proc/self/fd/{fd}")
+    except OSError:
+        pass  # the descriptor listdir itself used, closed by now
+return sorted(fd for fd, link in links.items() if link.startswith("socket:"))
+"""
+    assert result(run(body)) == []
+
+
+def test_does_the_process_server_never_receive_a_task(monkeypatch):
+    """The server's memory is inherited by every later run, so no task may ever pass through it:
+    it gets only descriptors, a folder and an environment."""
+    sent = []
+    real_send_fds = sandbox.socket.send_fds
+
+    def spying_send_fds(sock, buffers, fds, *args):
+        sent.extend(buffers)
+        return real_send_fds(sock, buffers, fds, *args)
+
+    monkeypatch.setattr(sandbox.socket, "send_fds", spying_send_fds)
+    marker = "reference_" + "solution_marker_4711"
+    task = {
+        "function": "f",
+        "student_source": "def f():\n    return 'student_source_marker_0815'\n",
+        "dependencies": {"g": f"def g():\n    return {marker!r}\n"},
+        "cases": [{"id": "only", "args": ["case_argument_marker_2024"], "kwargs": {}}],
+    }
+    outcome = run_task(task, SHORT)
+    assert not outcome.cases()["only"]["ok"]  # f takes no argument: the case did reach the child
+    assert sent and all(set(json.loads(message)) == {"cwd", "env"} for message in sent)
+    for needle in (marker, "student_source_marker_0815", "case_argument_marker_2024"):
+        assert all(needle.encode() not in message for message in sent)
+
+
+def test_does_a_crashing_run_leave_the_process_server_serving():
+    server = sandbox.fork_server()
+    crashed = run("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+    assert crashed.exit_code == -9 and crashed.cases() == {}
+    assert sandbox.fork_server() is server and server.alive()
+    assert result(run("return 6 * 7")) == 42
+
+
+def test_is_a_dead_process_server_replaced_by_a_new_one():
+    server = sandbox.fork_server()
+    server.process.kill()
+    server.process.wait()
+    assert result(run("return 'still grading'")) == "still grading"
+    assert sandbox.fork_server() is not server
+
+
+def test_is_the_peak_memory_of_a_run_reported():
+    small = run("return 1")
+    large = run("import numpy as np\nx = np.ones(50_000_000)\nreturn float(x.sum())")
+    assert large.cases()["only"]["result"] == 50_000_000.0
+    assert large.max_rss_mb - small.max_rss_mb > 300  # 50 million float64 are 381 MiB

@@ -174,32 +174,37 @@ def _log(x):
 
 
 @njit(cache=True)
-def _matvec(W, v, out, products):
-    """out[i] = numpy's pairwise sum over j of W[i, j] * v[j].
+def _matvec(columns, v, out, acc):
+    """out = W·v, with W given by its columns: columns[j] = W[:, j], shape (n, m) for W (m, n).
 
-    For rows of 8 to 128 elements (all rows here) the eight running sums are kept in a small
-    array, which the compiler maps onto SIMD registers; the additions are the same as numpy's."""
-    rows, cols = W.shape
-    if cols < 8 or cols > PW_BLOCKSIZE:
-        for i in range(rows):
-            for j in range(cols):
-                products[j] = W[i, j] * v[j]
-            out[i] = _pairwise(products, 0, cols)
+    out[i] is numpy's pairwise sum over j of W[i, j]·v[j].  For rows of 8 to 128 elements (all
+    rows here) acc[k, i] holds numpy's k-th running sum of row i; reading W by columns lets all
+    m rows advance side by side, so the loops over i run on SIMD lanes with the same additions."""
+    n, m = columns.shape
+    if n < 8 or n > PW_BLOCKSIZE:
+        products = np.empty(n)
+        for i in range(m):
+            for j in range(n):
+                products[j] = columns[j, i] * v[j]
+            out[i] = _pairwise(products, 0, n)
         return
-    body = cols - cols % 8
-    acc = np.empty((rows, 8))  # row i's eight running sums; rows advance side by side
-    for i in range(rows):
-        for k in range(8):
-            acc[i, k] = W[i, k] * v[k]
+    body = n - n % 8
+    for k in range(8):
+        for i in range(m):
+            acc[k, i] = columns[k, i] * v[k]
     for start in range(8, body, 8):
-        for i in range(rows):
-            for k in range(8):
-                acc[i, k] += W[i, start + k] * v[start + k]
-    for i in range(rows):
-        res = ((acc[i, 0] + acc[i, 1]) + (acc[i, 2] + acc[i, 3])) + ((acc[i, 4] + acc[i, 5]) + (acc[i, 6] + acc[i, 7]))
-        for j in range(body, cols):
-            res += W[i, j] * v[j]
-        out[i] = res
+        for k in range(8):
+            vj = v[start + k]
+            for i in range(m):
+                acc[k, i] += columns[start + k, i] * vj
+    for i in range(m):  # numpy's tree: ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        low = (acc[0, i] + acc[1, i]) + (acc[2, i] + acc[3, i])
+        high = (acc[4, i] + acc[5, i]) + (acc[6, i] + acc[7, i])
+        out[i] = low + high
+    for j in range(body, n):
+        vj = v[j]
+        for i in range(m):
+            out[i] += columns[j, i] * vj
 
 
 @njit(cache=True)
@@ -208,21 +213,24 @@ def forward(X, Y, a0, Wax, Waa, Wya, b, by):
     T = X.shape[0]
     n_a, n_y = Waa.shape[0], Wya.shape[0]
     width = max(n_a, n_y)
+    waa_columns = np.ascontiguousarray(Waa.T)  # (n_a, n_a), row j = Waa[:, j]
+    wya_columns = np.ascontiguousarray(Wya.T)  # (n_a, n_y), row j = Wya[:, j]
+    acc = np.empty((8, width))
     hidden = np.empty((T, n_a))
     y_hat = np.empty((T, n_y))
-    products, pre = np.empty(width), np.empty(n_a)
+    pre = np.empty(n_a)
     y, series, r, k = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
     a = a0.copy()
     for t in range(T):
-        _matvec(Waa, a, pre, products)
+        _matvec(waa_columns, a, pre, acc)  # Waa·a⟨t-1⟩
         for i in range(n_a):
-            wx = Wax[i, X[t]] if X[t] >= 0 else 0.0
+            wx = Wax[i, X[t]] if X[t] >= 0 else 0.0  # Wax·x⟨t⟩ for a one-hot x⟨t⟩
             pre[i] = (wx + pre[i]) + b[i]
         _tanh_into(pre, hidden[t], y[:n_a], series[:n_a], r[:n_a], k[:n_a])
         a = hidden[t]
     z, e = np.empty(n_y), np.empty(n_y)
     for t in range(T):
-        _matvec(Wya, hidden[t], z, products)
+        _matvec(wya_columns, hidden[t], z, acc)  # Wya·a⟨t⟩
         for i in range(n_y):
             z[i] = z[i] + by[i]
         top = z.max()
@@ -244,22 +252,21 @@ def backward(X, Y, y_hat, hidden, a0, Wax, Waa, Wya):
     T = X.shape[0]
     n_a, n_x = Wax.shape
     n_y = Wya.shape[0]
+    acc = np.empty((8, n_a))
     dy = y_hat.copy()
     for t in range(T):
         dy[t, Y[t]] -= 1.0
-    WyaT = np.ascontiguousarray(Wya.T)
-    WaaT = np.ascontiguousarray(Waa.T)
-    products = np.empty(max(n_a, n_y))
+    # The columns of Wyaᵀ and Waaᵀ are the rows of Wya and Waa, already contiguous.
     wya_t_dy = np.empty((T, n_a))
     for t in range(T):
-        _matvec(WyaT, dy[t], wya_t_dy[t], products)
+        _matvec(Wya, dy[t], wya_t_dy[t], acc)  # Wyaᵀ·dy⟨t⟩
     daraw = np.empty((T, n_a))
     da_next = np.zeros(n_a)
     for t in range(T - 1, -1, -1):
         for i in range(n_a):
             one_minus_a2 = 1.0 - hidden[t, i] * hidden[t, i]
             daraw[t, i] = one_minus_a2 * (wya_t_dy[t, i] + da_next[i])
-        _matvec(WaaT, daraw[t], da_next, products)
+        _matvec(Waa, daraw[t], da_next, acc)  # Waaᵀ·daraw⟨t⟩
 
     dWax = np.zeros((n_a, n_x))
     dWaa = np.zeros((n_a, n_a))

@@ -247,9 +247,10 @@ def _indices(X, Y, n_x, n_y):
         raise IndexError(f"X and Y must have the same length; got {len(X)} and {len(Y)}")
     x = np.array([-1 if ix is None else ix for ix in X], dtype=np.int64)
     y = np.asarray(Y, dtype=np.int64).reshape(-1)
-    if x.size and (x.min() < -1 or x.max() >= n_x or -1 in X):  # -1 itself is reserved for None
+    xs, ys = x.tolist(), y.tolist()  # Python's min and max are quicker than numpy's on a dozen numbers
+    if xs and (min(xs) < -1 or max(xs) >= n_x or -1 in X):  # -1 itself is reserved for None
         raise IndexError(f"X has an index outside 0..{n_x - 1}")
-    if y.size and (y.min() < 0 or y.max() >= n_y):
+    if ys and (min(ys) < 0 or max(ys) >= n_y):
         raise IndexError(f"Y has an index outside 0..{n_y - 1}")
     return x, y
 
