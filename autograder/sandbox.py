@@ -328,12 +328,12 @@ def run_task(task, limits=DEFAULT_LIMITS, hide=()):
         for fd in (pipes["stdin"][0], pipes["output"][1], pipes["result"][1]):
             os.close(fd)
     output, results = {}, {}
+    streams = [os.fdopen(pipes["output"][0], "rb"), os.fdopen(pipes["result"][0], "rb")]
     readers = [
-        threading.Thread(target=_drain, args=(os.fdopen(pipes["output"][0], "rb"), limits.output_bytes, output)),
-        threading.Thread(target=_drain, args=(os.fdopen(pipes["result"][0], "rb"), limits.result_bytes, results)),
+        threading.Thread(target=_drain, args=(streams[0], limits.output_bytes, output), daemon=True),
+        threading.Thread(target=_drain, args=(streams[1], limits.result_bytes, results), daemon=True),
     ]
     for reader in readers:
-        reader.daemon = True
         reader.start()
     with os.fdopen(pipes["stdin"][1], "wb") as stdin:
         try:
@@ -349,8 +349,10 @@ def run_task(task, limits=DEFAULT_LIMITS, hide=()):
     reply.close()
     outcome.exit_code = ended.get("exit_code")
     outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
-    for reader in readers:
+    for reader, stream in zip(readers, streams, strict=True):
         reader.join(timeout=5)
+        if not reader.is_alive():
+            stream.close()
     outcome.seconds = time.perf_counter() - start
     shutil.rmtree(scratch, ignore_errors=True)
 

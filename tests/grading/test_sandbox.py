@@ -249,3 +249,11 @@ def test_is_the_peak_memory_of_a_run_reported():
     large = run("import numpy as np\nx = np.ones(50_000_000)\nreturn float(x.sum())")
     assert large.cases()["only"]["result"] == 50_000_000.0
     assert large.max_rss_mb - small.max_rss_mb > 300  # 50 million float64 are 381 MiB
+
+
+def test_do_many_runs_leave_no_open_descriptors_in_the_grader():
+    run("return 1")  # the process server is running
+    before = sorted(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        run("print('some output')\nreturn 1")
+    assert sorted(os.listdir("/proc/self/fd")) == before
