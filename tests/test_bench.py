@@ -1,0 +1,71 @@
+"""bench/: the yardstick trains the same model, and the targets are computed and enforced as stated.
+
+Timings themselves are not tested (they belong to ``python -m bench``); these tests check that
+the baseline is a fair comparison and that the command reports what it measured."""
+
+import contextlib
+import io
+import json
+
+import numpy as np
+import pytest
+
+import bench.__main__ as bench_main
+from autograder.reference import dinosaur_data, load_reference
+from bench.baseline import train
+
+
+def test_does_the_baseline_train_the_same_model_as_the_solution():
+    """Same data order, initialisation and SGD: after 300 steps the weights agree to rounding."""
+    names, ix_to_char, char_to_ix = dinosaur_data()
+    with contextlib.redirect_stdout(io.StringIO()):
+        ours, _ = load_reference()["model"](names, ix_to_char, char_to_ix, 300)
+    theirs, lines = train(names, ix_to_char, char_to_ix, 300)
+    assert sorted(ours) == sorted(theirs)
+    for name in ours:
+        assert np.allclose(ours[name], theirs[name], rtol=1e-9, atol=1e-12), name
+        assert not np.array_equal(ours[name], np.zeros_like(ours[name])), name
+    assert lines[0] == "Iteration: 0, Loss: 23.087336"  # the seed's first printed loss
+
+
+def fake_measurements(seconds, log):
+    def measure(what, *args):
+        log.append(what)
+        extra = {
+            "canonical": {"canonical": True},
+            "baseline": {"last_name": "x"},
+            "grade": {"score": 100.0},
+            "batch": {"scores": [100.0]},
+        }[what]
+        return {"seconds": seconds[what], "rss_mb": 50.0, "children_rss_mb": 140.0, **extra}
+
+    return measure
+
+
+@pytest.mark.parametrize(
+    "seconds, met",
+    [
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0}, True),  # 0.4, 1.25, 0.5
+        ({"canonical": 6.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0}, False),  # a/b 0.6
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 7.0, "batch": 20.0}, False),  # c/a 1.75
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 30.0}, False),  # d/(8c) 0.75
+    ],
+)
+def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(seconds, met, monkeypatch, tmp_path):
+    log = []
+    monkeypatch.setattr(bench_main, "measure", fake_measurements(seconds, log))
+    out = tmp_path / "results.json"
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        status = bench_main.main(["--repeat", "3", "--json", str(out)])
+    assert log == ["canonical", "baseline", "grade", "batch"] * 3  # interleaved rounds
+    result = json.loads(out.read_text())
+    a, b, c, d = (seconds[k] for k in ("canonical", "baseline", "grade", "batch"))
+    assert result["ratios"] == pytest.approx({"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c)})
+    assert status == (0 if met else 1)
+    assert ("MISSED" in printed.getvalue()) == (not met)
+
+
+def test_is_a_median_of_fewer_than_three_refused(tmp_path):
+    with pytest.raises(SystemExit) as stopped, contextlib.redirect_stderr(io.StringIO()):
+        bench_main.main(["--repeat", "2", "--json", str(tmp_path / "r.json")])
+    assert stopped.value.code == 2
