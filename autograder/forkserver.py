@@ -1,4 +1,4 @@
-"""The sandboxes' process server: ``python -I forkserver.py CONTROL_FD``, started once per grader.
+"""The sandboxes' process server, started once per grader.
 
 Starting a fresh interpreter for every graded function costs more than most of the functions
 do: importing numpy takes ~0.15 s and loading utils' compiled kernels ~0.4 s.  This server pays
@@ -10,7 +10,8 @@ never reads a task (no student code, no reference code, no case), only the file 
 a run and the folder and environment of its child.  The child reads its task itself, after the
 fork, and closes every descriptor but its own before any task code runs.
 
-Protocol, on the SOCK_SEQPACKET socket CONTROL_FD: each request is one JSON message
+Started as ``python -I forkserver.py CONTROL_FD HOME``.  Protocol, on the SOCK_SEQPACKET socket
+CONTROL_FD: each request is one JSON message
 ``{"cwd": …, "env": {…}}`` carrying four descriptors (a reply socket, and the child's stdin,
 stdout/stderr and result channel).  The server answers on the reply socket with
 ``{"pid": …}``, and when the child has ended with ``{"exit_code": …, "max_rss_kb": …}``.
@@ -20,11 +21,13 @@ The server stops when the grader closes the control socket.
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import sys
 
 RESULT_FD = 3  # where the child finds its result channel, as runner.main expects
+HOME_PREFIX = "dino-forkserver-"  # the folders the grader makes for a server, which it removes at exit
 
 
 def warm_up():
@@ -126,9 +129,14 @@ def serve(control):
 
 def main():
     control = socket.socket(fileno=int(sys.argv[1]))
+    home = sys.argv[2] if len(sys.argv) > 2 else None  # the grader's folder for this server
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runner, wire and utils sit beside it
-    warm_up()
-    serve(control)
+    try:
+        warm_up()
+        serve(control)
+    finally:
+        if home and os.path.basename(home).startswith(HOME_PREFIX):
+            shutil.rmtree(home, ignore_errors=True)  # also when the grader died without stopping us
 
 
 if __name__ == "__main__":

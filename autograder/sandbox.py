@@ -161,7 +161,7 @@ class ForkServer:
 
     def __init__(self):
         library = shared_library()
-        self.home = Path(tempfile.mkdtemp(prefix="dino-forkserver-"))
+        self.home = Path(tempfile.mkdtemp(prefix="dino-forkserver-"))  # removed by the server when it ends
         env = clean_environment(str(self.home))
         if (library / NUMBA_CACHE).exists():  # numba wants a cache it may write to: give it a copy
             shutil.copytree(library / NUMBA_CACHE, self.home / NUMBA_CACHE)
@@ -170,7 +170,7 @@ class ForkServer:
         self.log = open(self.home / "server.log", "wb")  # noqa: SIM115 -- open as long as the server runs
         try:
             self.process = subprocess.Popen(
-                [sys.executable, "-I", str(library / "forkserver.py"), str(theirs.fileno())],
+                [sys.executable, "-I", str(library / "forkserver.py"), str(theirs.fileno()), str(self.home)],
                 stdin=subprocess.DEVNULL,
                 stdout=self.log,
                 stderr=subprocess.STDOUT,

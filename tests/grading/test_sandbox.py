@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -257,3 +259,26 @@ def test_do_many_runs_leave_no_open_descriptors_in_the_grader():
     for _ in range(20):
         run("print('some output')\nreturn 1")
     assert sorted(os.listdir("/proc/self/fd")) == before
+
+
+def test_does_the_process_server_end_and_clean_up_when_its_grader_dies(tmp_path):
+    grader = """
+import os, sys
+from autograder import sandbox
+task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "dependencies": {},
+        "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"]["ok"]
+server = sandbox.fork_server()
+print(server.process.pid, server.home, flush=True)
+os._exit(0)  # no atexit, no stop(): as if the grader had been killed
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", grader], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=120, check=True
+    )
+    pid, home = done.stdout.split()
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{pid}") and not os.path.exists(home):
+            break
+        time.sleep(0.1)
+    assert not os.path.exists(home)
+    assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/status").read().split("State:")[1][:4]
