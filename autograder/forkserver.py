@@ -131,12 +131,12 @@ def main():
     control = socket.socket(fileno=int(sys.argv[1]))
     home = sys.argv[2] if len(sys.argv) > 2 else None  # the grader's folder for this server
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runner, wire and utils sit beside it
-    try:
-        warm_up()
-        serve(control)
-    finally:
-        if home and os.path.basename(home).startswith(HOME_PREFIX):
-            shutil.rmtree(home, ignore_errors=True)  # also when the grader died without stopping us
+    warm_up()
+    serve(control)
+    # The grader has gone, stopped or died: our folder is of no more use.  (After an error it
+    # stays, with the log, for the grader to read; the grader removes it.)
+    if home and os.path.basename(home).startswith(HOME_PREFIX):
+        shutil.rmtree(home, ignore_errors=True)
 
 
 if __name__ == "__main__":

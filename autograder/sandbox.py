@@ -192,18 +192,23 @@ class ForkServer:
             with self.lock:
                 request = json.dumps({"cwd": str(cwd), "env": env}).encode()
                 socket.send_fds(self.control, [request], [theirs.fileno(), stdin, output, result])
-        finally:
             theirs.close()
-        mine.settimeout(60)
-        answer = mine.recv(4096)
-        if not answer:
+            mine.settimeout(60)
+            answer = mine.recv(4096)
+            if not answer:
+                raise OSError("the sandbox process server did not answer: " + self.log_tail())
+            return json.loads(answer)["pid"], mine
+        except BaseException:
+            theirs.close()
             mine.close()
-            raise OSError("the sandbox process server did not answer: " + self.log_tail())
-        return json.loads(answer)["pid"], mine
+            raise
 
     def log_tail(self):
         self.log.flush()
-        return (self.home / "server.log").read_text(errors="replace")[-2000:] or "(no output)"
+        try:
+            return (self.home / "server.log").read_text(errors="replace")[-2000:] or "(no output)"
+        except OSError:
+            return "(no log)"
 
     def stop(self):
         self.control.close()  # the server sees the end of its control socket and exits
@@ -301,6 +306,17 @@ def _wait(reply, seconds):
     return json.loads(answer) if answer else {"exit_code": None}
 
 
+def _spawn(*args):
+    """ForkServer.spawn, trying once more with a new server if the one running has died."""
+    server = fork_server()
+    try:
+        return server.spawn(*args)
+    except OSError:
+        if server.alive():
+            raise
+        return fork_server().spawn(*args)
+
+
 def run_task(task, limits=DEFAULT_LIMITS, hide=()):
     """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
     anything the student's code does."""
@@ -320,12 +336,16 @@ def run_task(task, limits=DEFAULT_LIMITS, hide=()):
     outcome = Outcome()
     pipes = {name: os.pipe() for name in ("stdin", "output", "result")}  # (read end, write end)
     start = time.perf_counter()
+    child_ends = (pipes["stdin"][0], pipes["output"][1], pipes["result"][1])
     try:
-        pid, reply = fork_server().spawn(
-            work, clean_environment(str(work)), pipes["stdin"][0], pipes["output"][1], pipes["result"][1]
-        )
+        pid, reply = _spawn(work, clean_environment(str(work)), *child_ends)
+    except BaseException:
+        for fd in (pipes["stdin"][1], pipes["output"][0], pipes["result"][0]):
+            os.close(fd)
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     finally:
-        for fd in (pipes["stdin"][0], pipes["output"][1], pipes["result"][1]):
+        for fd in child_ends:
             os.close(fd)
     output, results = {}, {}
     streams = [os.fdopen(pipes["output"][0], "rb"), os.fdopen(pipes["result"][0], "rb")]

@@ -282,3 +282,14 @@ os._exit(0)  # no atexit, no stop(): as if the grader had been killed
         time.sleep(0.1)
     assert not os.path.exists(home)
     assert not os.path.exists(f"/proc/{pid}") or "Z" in open(f"/proc/{pid}/status").read().split("State:")[1][:4]
+
+
+def test_is_a_run_retried_on_a_new_server_when_the_server_dies_unnoticed(monkeypatch):
+    server = sandbox.fork_server()
+    server.process.kill()
+    server.process.wait()
+    first_check = iter([True])  # fork_server() is told once that the dead server still runs
+    real_alive = sandbox.ForkServer.alive
+    monkeypatch.setattr(sandbox.ForkServer, "alive", lambda self: next(first_check, None) or real_alive(self))
+    assert result(run("return 'graded anyway'")) == "graded anyway"
+    assert sandbox.fork_server() is not server
