@@ -302,3 +302,12 @@ def test_are_bad_indices_an_index_error_not_a_crash(X, Y, training_path):
     parameters = utils.initialize_parameters(5, 4, 4)
     with pytest.raises(IndexError):
         utils.rnn_forward(X, Y, np.zeros((5, 1)), parameters)
+
+
+@pytest.mark.parametrize("Y_backward", [[1, 2, 9], [1, 2]])
+def test_does_backward_check_a_y_other_than_the_one_forward_saw(Y_backward, training_path):
+    """rnn_backward reuses the indices rnn_forward checked only for that same example."""
+    parameters = utils.initialize_parameters(5, 4, 4)
+    _, cache = utils.rnn_forward([None, 1, 2], [1, 2, 0], np.zeros((5, 1)), parameters)
+    with pytest.raises(IndexError):
+        utils.rnn_backward([None, 1, 2], Y_backward, parameters, cache)

@@ -152,8 +152,9 @@ def rnn_forward(X, Y, a0, parameters):
     for ``rnn_backward``.
     """
     indices = _indices(X, Y, parameters["Wax"].shape[1], parameters["Wya"].shape[0])  # clear errors for bad X, Y
+    seen = (list(X), list(Y), indices)  # the checked example, kept so that rnn_backward need not check it again
     if compiled() is not None:
-        return _compiled_forward(indices, X, a0, parameters)
+        return _compiled_forward(indices, seen, a0, parameters)
     Wax, Waa, Wya = parameters["Wax"], parameters["Waa"], parameters["Wya"]
     b, by = parameters["b"], parameters["by"]
     T, n_a = len(X), Waa.shape[0]
@@ -175,7 +176,7 @@ def rnn_forward(X, Y, a0, parameters):
     loss = np.float64(0.0)
     for log_p in picked:  # summed in time order, like a per-step loop
         loss -= log_p
-    cache = (y_hat, hidden, np.copy(a0), list(X))
+    cache = (y_hat, hidden, np.copy(a0), seen)
     return loss, cache
 
 
@@ -270,19 +271,20 @@ def _checked(parameters, a0):
     return p, a0
 
 
-def _compiled_forward(indices, X, a0, parameters):
+def _compiled_forward(indices, seen, a0, parameters):
     p, a0_flat = _checked(parameters, a0)
     x, y = indices
     loss, y_hat, hidden = compiled().forward(
         x, y, a0_flat, p["Wax"], p["Waa"], p["Wya"], p["b"].ravel(), p["by"].ravel()
     )
-    return np.float64(loss), (y_hat, hidden[:, :, None], np.copy(a0), list(X))
+    return np.float64(loss), (y_hat, hidden[:, :, None], np.copy(a0), seen)
 
 
 def _compiled_backward(X, Y, parameters, cache):
-    y_hat, hidden, a0, _ = cache
+    y_hat, hidden, a0, (seen_X, seen_Y, (x, y)) = cache
     p, a0_flat = _checked(parameters, a0)
-    x, y = _indices(X, Y, p["Wax"].shape[1], p["Wya"].shape[0])
+    if list(X) != seen_X or list(Y) != seen_Y:  # not the example rnn_forward checked: check this one
+        x, y = _indices(X, Y, p["Wax"].shape[1], p["Wya"].shape[0])
     if hidden.shape[0] != len(x) or y_hat.shape != (len(x), p["Wya"].shape[0]):
         raise ValueError("the cache does not belong to these X and parameters")
     dWax, dWaa, dWya, db, dby = compiled().backward(
