@@ -27,7 +27,7 @@ import socket
 import sys
 
 RESULT_FD = 3  # where the child finds its result channel, as runner.main expects
-HOME_PREFIX = "dino-forkserver-"  # the folders the grader makes for a server, which it removes at exit
+HOME_PREFIX = "dino-forkserver-"  # the folder the grader makes for a server starts so; the server removes it
 
 
 def warm_up():
@@ -109,8 +109,7 @@ def serve(control):
         config = json.loads(message)
         pid = os.fork()
         if pid == 0:
-            control.close()
-            child(config, fds)
+            child(config, fds)  # never returns
         reply = socket.socket(fileno=fds[0])
         for fd in fds[1:]:
             os.close(fd)
@@ -128,14 +127,14 @@ def serve(control):
 
 
 def main():
-    control = socket.socket(fileno=int(sys.argv[1]))
-    home = sys.argv[2] if len(sys.argv) > 2 else None  # the grader's folder for this server
+    control_fd, home = sys.argv[1:3]  # home: the folder the grader made for this server
+    control = socket.socket(fileno=int(control_fd))
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runner, wire and utils sit beside it
     warm_up()
     serve(control)
     # The grader has gone, stopped or died: our folder is of no more use.  (After an error it
     # stays, with the log, for the grader to read; the grader removes it.)
-    if home and os.path.basename(home).startswith(HOME_PREFIX):
+    if os.path.basename(home).startswith(HOME_PREFIX):
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import wire
+from .forkserver import HOME_PREFIX
 from .paths import COURSE_ROOT, SOURCE_DIR
 
 HERE = Path(__file__).resolve().parent
@@ -161,7 +162,7 @@ class ForkServer:
 
     def __init__(self):
         library = shared_library()
-        self.home = Path(tempfile.mkdtemp(prefix="dino-forkserver-"))  # removed by the server when it ends
+        self.home = Path(tempfile.mkdtemp(prefix=HOME_PREFIX))  # removed by the server when it ends
         env = clean_environment(str(self.home))
         if (library / NUMBA_CACHE).exists():  # numba wants a cache it may write to: give it a copy
             shutil.copytree(library / NUMBA_CACHE, self.home / NUMBA_CACHE)
