@@ -83,7 +83,7 @@ SAMPLE_VALUES = edited(
 
 OPTIMIZE_NO_CLIP = edited("optimize", "    gradients = clip(gradients, 5)\n", "")
 OPTIMIZE_CLIP_10 = edited("optimize", "clip(gradients, 5)", "clip(gradients, 10)")
-OPTIMIZE_FIRST_STATE = edited("optimize", "return loss, gradients, a[len(X)-1]", "return loss, gradients, a[-1]")
+OPTIMIZE_FIRST_STATE = edited("optimize", "a_last = a[len(X) - 1]", "a_last = a[-1]")
 OPTIMIZE_FIXED_RATE = edited(
     "optimize",
     "update_parameters(parameters, gradients, learning_rate)",
