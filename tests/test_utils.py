@@ -198,6 +198,33 @@ def test_does_the_tanh_series_take_over_exactly_at_its_limit():
     assert ulps(exact.tanh(x), np.tanh(x)) <= 4
 
 
+def test_are_the_compiled_exp_and_tanh_exact_py_bit_for_bit_everywhere():
+    """The kernels scale by 2^k with a multiplication instead of ldexp where 2^k is a float64, and
+    fall back to ldexp elsewhere; both must give exact.py's bits, specials and extremes included."""
+    from utils import rnn
+
+    kernels = rnn.compiled()
+    if kernels is None:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(9)
+    specials = [0.0, -0.0, np.nan, np.inf, -np.inf, 0.6, -0.6, np.nextafter(0.6, 1), 5e-324, 350.0, 700.0, 1e300]
+    for x in [
+        rng.uniform(-3, 3, 64),
+        rng.uniform(-800, 800, 64),
+        -(10.0 ** rng.uniform(-3, 3.2, 64)),  # softmax's arguments, down to where e^x is 0
+        -rng.uniform(707, 744, 64),  # e^x subnormal: 2^k is not a float64 below k = -1022
+        np.array(specials + [-s for s in specials[2:]]),
+    ]:
+        n = x.size
+        out, scratch = np.empty(n), [np.empty(n) for _ in range(4)]
+        bits = np.empty(n, np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            kernels._exp_into(x, out, scratch[0], scratch[1], bits)
+            assert out.tobytes() == exact.exp(x).tobytes()
+            kernels._tanh_into(x, out, *scratch, bits)
+            assert out.tobytes() == exact.tanh(x).tobytes()
+
+
 # --------------------------------------------------------------------------- helpers
 
 

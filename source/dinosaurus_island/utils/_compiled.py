@@ -102,19 +102,35 @@ def _pairwise(a, start, n):
 
 
 @njit(cache=True)
-def _exp_into(x, out, r, k):
-    """out = exp(x), element-wise; r and k are scratch arrays of x's length.
+def _exp_into(x, out, r, k, bits):
+    """out = exp(x), element-wise; r, k and bits (int64) are scratch arrays of x's length.
 
     Every element steps through the polynomial together, so the loops run on SIMD lanes;
     each element still sees exactly the operations of exact.exp, in the same order."""
     n = x.shape[0]
+    normal = True  # every 2^k a float64 (softmax's x <= 0 gives k >= -1022 unless e^x < 1e-307)
     for i in range(n):
         v = min(max(x[i], -EXP_ARG_LIMIT), EXP_ARG_LIMIT) if x[i] == x[i] else x[i]
         k[i] = np.rint(v * INV_LN2)
         r[i] = (v - k[i] * LN2_HI) - k[i] * LN2_LO
+        normal = normal and -1022.0 <= k[i] <= 1023.0
     _horner_into(EXP_C, r, out)
-    for i in range(n):
-        out[i] = math.ldexp(out[i], int(k[i])) if k[i] == k[i] else out[i]
+    if normal:
+        scale = _powers_of_two(k, bits)
+        for i in range(n):
+            out[i] = out[i] * scale[i]
+    else:
+        for i in range(n):
+            out[i] = math.ldexp(out[i], int(k[i])) if k[i] == k[i] else out[i]
+
+
+@njit(cache=True)
+def _powers_of_two(k, bits):
+    """2^k[i] for integers k[i] in [-1022, 1023], made from its bits: a multiplication by it rounds
+    once, to the same number as ldexp, and unlike a call to ldexp it runs on SIMD lanes."""
+    for i in range(k.shape[0]):
+        bits[i] = (np.int64(k[i]) + 1023) << 52
+    return bits.view(np.float64)
 
 
 @njit(cache=True)
@@ -131,27 +147,29 @@ def _horner_into(coeffs, x, out):
 
 
 @njit(cache=True)
-def _tanh_into(x, out, y, series, r, k):
-    """out = tanh(x), element-wise, as exact.tanh; y, series, r, k are scratch arrays."""
+def _tanh_into(x, out, y, series, r, k, bits):
+    """out = tanh(x), element-wise, as exact.tanh; y, series, r, k and bits are scratch arrays."""
     n = x.shape[0]
     large = False
     for i in range(n):
         y[i] = 2.0 * abs(x[i])
         large = large or not (y[i] <= TANH_SERIES_LIMIT)
-    _horner_into(EXPM1_C, y, series)
-    if large:  # e^y - 1 through exp for the elements the series does not cover
+    _horner_into(EXPM1_C, y, series)  # (e^y - 1) / y
+    if not large:
         for i in range(n):
-            v = min(y[i], 700.0) if y[i] == y[i] else y[i]
-            k[i] = np.rint(v * INV_LN2)
-            r[i] = (v - k[i] * LN2_HI) - k[i] * LN2_LO
-        _horner_into(EXP_C, r, out)
-    for i in range(n):
-        if y[i] <= TANH_SERIES_LIMIT:
             t = y[i] * series[i]
-        elif y[i] == y[i]:
-            t = math.ldexp(out[i], int(k[i])) - 1.0
-        else:
-            t = y[i]
+            out[i] = math.copysign(t / (t + 2.0), x[i])
+        return
+    # e^y - 1 = 2^k·e^r - 1 where the series does not reach; 0 <= k <= 1010, so 2^k·e^r is exact
+    for i in range(n):
+        v = min(y[i], 700.0) if y[i] == y[i] else 0.0  # NaN keeps t = y below
+        k[i] = np.rint(v * INV_LN2)
+        r[i] = (v - k[i] * LN2_HI) - k[i] * LN2_LO
+    _horner_into(EXP_C, r, out)
+    scale = _powers_of_two(k, bits)
+    for i in range(n):
+        expm1 = out[i] * scale[i] - 1.0
+        t = y[i] * series[i] if y[i] <= TANH_SERIES_LIMIT else (expm1 if y[i] == y[i] else y[i])
         out[i] = math.copysign(t / (t + 2.0), x[i])
 
 
@@ -220,13 +238,14 @@ def forward(X, Y, a0, Wax, Waa, Wya, b, by):
     y_hat = np.empty((T, n_y))
     pre = np.empty(n_a)
     y, series, r, k = np.empty(width), np.empty(width), np.empty(width), np.empty(width)
+    bits = np.empty(width, np.int64)
     a = a0.copy()
     for t in range(T):
         _matvec(waa_columns, a, pre, acc)  # Waa·a⟨t-1⟩
         for i in range(n_a):
             wx = Wax[i, X[t]] if X[t] >= 0 else 0.0  # Wax·x⟨t⟩ for a one-hot x⟨t⟩
             pre[i] = (wx + pre[i]) + b[i]
-        _tanh_into(pre, hidden[t], y[:n_a], series[:n_a], r[:n_a], k[:n_a])
+        _tanh_into(pre, hidden[t], y[:n_a], series[:n_a], r[:n_a], k[:n_a], bits[:n_a])
         a = hidden[t]
     z, e = np.empty(n_y), np.empty(n_y)
     for t in range(T):
@@ -236,7 +255,7 @@ def forward(X, Y, a0, Wax, Waa, Wya, b, by):
         top = z.max()
         for i in range(n_y):
             z[i] = z[i] - top
-        _exp_into(z, e, r[:n_y], k[:n_y])
+        _exp_into(z, e, r[:n_y], k[:n_y], bits[:n_y])
         total = _pairwise(e, 0, n_y)
         for i in range(n_y):
             y_hat[t, i] = e[i] / total
