@@ -91,9 +91,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)  # fail now, not after an hour of grading
     partial_path = json_path.with_name(json_path.name + ".partial.jsonl")
-    outputs = [p for p in (json_path, csv_path, gradescope_dir, partial_path) if p]
-    hide = {str(Path(p).resolve().parent) for p, _ in notebooks} | {str(Path(p).resolve()) for p in outputs}
-    grader = Grader(hide=sorted(hide))
+    grader = Grader()
     references = references_digest()
     done = load_partial(partial_path, references) if not only else {}
     partial_path.touch()

@@ -1,7 +1,8 @@
 """Command line: ``python -m autograder {assign,grade,references,demo} …``.
 
 The CLI only parses arguments and dispatches; exit status 0 means the command did its job
-(whatever the students scored), 2 means it was used wrongly or could not start.
+(whatever the students scored), 2 means it was used wrongly or could not start, 3 means some
+submissions could not be graded through no fault of theirs (listed on stderr; regrade them).
 """
 
 import argparse
@@ -46,6 +47,9 @@ def run_grade(args):
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    from .sandbox import protections
+
+    print("sandbox: " + "; ".join(protections()), file=sys.stderr)
     try:
         results = grade_batch(
             args.paths,
@@ -65,7 +69,10 @@ def run_grade(args):
         + (f", {args.csv}" if args.csv else "")
         + (f" and {args.gradescope}/<student>/results.json" if args.gradescope else "")
     )
-    return 0
+    failed = [r for r in results if any(e.startswith("internal grader error") for e in r.errors)]
+    for result in failed:
+        print(f"not graded (regrade it): {result.path}: {result.errors[-1]}", file=sys.stderr)
+    return 3 if failed else 0
 
 
 def main(argv=None):

@@ -32,8 +32,10 @@ HOME_PREFIX = "dino-forkserver-"  # the folder the grader makes for a server sta
 
 def warm_up():
     """Import what every run needs, and load the compiled kernels when numba is there."""
+    import jail  # noqa: F401 -- imported now, so that children do not pay for it
     import numpy as np
-    import runner  # noqa: F401 -- imported now, so that children do not pay for it
+    import refcall  # noqa: F401
+    import runner  # noqa: F401
     import wire  # noqa: F401
 
     import utils

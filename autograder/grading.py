@@ -33,8 +33,13 @@ def compact(source):
     return ast.unparse(ast.parse(source))
 
 
+class SandboxUnavailable(RuntimeError):
+    """The sandbox could not be set up: a fault of the grading machine, never the student's."""
+
+
 def error_feedback(name, error, limits):
-    """What a student reads when their code raised ``error`` (a dict from the runner)."""
+    """What a student reads when their code raised ``error`` (a dict the sandbox has already
+    cut to size), in the form Python prints it: ``ValueError: its message``."""
     kind, message = error.get("type", "Error"), error.get("message", "")
     text = f"{name} raised {kind}" + (f": {message}" if message else "")
     if error.get("line"):
@@ -48,12 +53,12 @@ def error_feedback(name, error, limits):
 class Grader:
     """Grades submissions against the stored references.  One instance serves a whole batch."""
 
-    def __init__(self, hide=(), time_scale=1.0, limits=DEFAULT_LIMITS):
+    def __init__(self, time_scale=1.0, limits=DEFAULT_LIMITS):
         sources = graded_cell_sources()
         self.dependencies = {name: compact(source) for name, source in sources.items()}
         self.expected = load_expected()  # raises StaleReferences when they do not match the cases
         self.cases = {name: spec.cases() for name, spec in SPECS.items()}
-        self.hide, self.time_scale, self.limits = tuple(hide), time_scale, limits
+        self.time_scale, self.limits = time_scale, limits
 
     def wall_seconds(self, spec):
         reference_seconds = self.expected.seconds.get(spec.name, 0.0)
@@ -72,13 +77,16 @@ class Grader:
         if source is None:
             return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds(spec)})
-        outcome = run_task(self.task(spec, source), limits, self.hide)
+        outcome = run_task(self.task(spec, source), limits)
+        if outcome.isolation() is None and not outcome.timed_out and outcome.define_error() is None:
+            detail = outcome.output[-300:] or "no output"
+            raise SandboxUnavailable(f"the sandbox never started (exit code {outcome.exit_code}): {detail}")
         problem = outcome.define_error()
         if problem is not None:
             error = problem["error"]
             if problem.get("phase") == "isolate":
-                feedback = f"the grader could not set up its sandbox: {error.get('message')}"
-            elif error.get("type") == "Missing":
+                raise SandboxUnavailable(f"the sandbox could not be set up: {error.get('message')}")
+            if error.get("type") == "Missing":
                 feedback = f"the graded cell does not define a function named {spec.name}"
             else:
                 feedback = "your cell could not be run: " + error_feedback(spec.name, error, limits)
@@ -99,8 +107,8 @@ class Grader:
                 reference = {c: self.expected.cases[spec.name][c] for c in check.cases}
                 try:
                     feedback = check.judge(student, reference)
-                except (KeyError, IndexError, TypeError, ValueError, AttributeError):
-                    feedback = f"{spec.name} returned values of an unexpected kind or shape."
+                except Exception:  # whatever the student returned, it costs this check only
+                    feedback = f"{spec.name} returned values of an unexpected kind, size or shape."
             passed = feedback is None
             checks.append(
                 CheckResult(

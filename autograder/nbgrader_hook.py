@@ -19,7 +19,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import ASSIGNMENT, COURSE_ROOT, NOTEBOOK
+from .paths import ASSIGNMENT, NOTEBOOK
 
 _graded = {}
 
@@ -53,12 +53,7 @@ def grade_in_kernel(function, cwd=None):
     if path not in _graded:
         from .grading import Grader
 
-        hide = [
-            str(COURSE_ROOT / "submitted"),
-            str(COURSE_ROOT / "autograded"),
-            str(COURSE_ROOT / "feedback"),
-        ]
-        _graded[path] = Grader(hide=hide).grade(path, student)
+        _graded[path] = Grader().grade(path, student)
     result = _graded[path].functions[function]
     for check in result.checks:
         mark = "✓" if check.passed else "✗"

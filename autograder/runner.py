@@ -1,119 +1,54 @@
-"""The program that runs inside a sandbox: it defines one graded function and calls it.
+"""The programs that run inside a sandbox: a supervisor, and the student's process it starts.
 
-This file sits with ``wire.py`` and the course's ``utils/`` in the grader's shared library
-folder.  ``forkserver.py`` forks a child for each run and calls ``main`` in it (it can also be
-started on its own, as ``python -I runner.py RESULT_FD``).  It reads its task from standard
-input, locks itself in (see ``isolate``), executes the student's graded cell, calls the
-function on each case and writes one JSON line per case to RESULT_FD.
+This file sits with ``jail.py``, ``refcall.py``, ``wire.py`` and the course's ``utils/`` in
+the grader's shared library folder, and imports nothing else of the autograder.
+``forkserver.py`` forks one supervisor per run and calls ``main`` in it.
 
-It imports nothing from the autograder: the student's code shares this process, so it
-must find here only the task it was given, never the expected answers.
+The supervisor never runs student code.  It reads the run's description from standard input
+(two frames: the student's part, then the reference functions the graded one may call),
+starts the student's process *before* reading the second frame, so the reference code is
+never in memory the student's process inherits, and then drives it case by case:
+
+- it sends one case, serves the calls the student's code makes to reference functions
+  (``refcall.py``), notes the calls the checks asked to record, and accepts exactly one
+  answer, for that case, of bounded size;
+- it writes what it saw, one JSON line per event, to RESULT_FD for the grader.
+
+The student's process is process 1 of a new PID namespace (ending it ends all it started),
+locked into its allowlist root by ``jail.enter``, and holds only its channel to the
+supervisor and its output: never the grader's result channel.
 """
 
 import copy
-import ctypes
 import io
+import json
 import os
-import resource
+import struct
 import sys
 import time
 import traceback
 
-CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS = 0x00020000, 0x40000000, 0x08000000, 0x04000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 1, 2, 4, 32, 4096, 16384, 1 << 18
-PR_SET_NO_NEW_PRIVS = 38
-
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
+HEADER = struct.Struct(">I")
+MAX_TASK_FRAME = 256 * 1024**2
 
 
-# ----------------------------------------------------------------------------
-# Locking the process in
-# ----------------------------------------------------------------------------
+def read_frame_from(fd, limit=MAX_TASK_FRAME):
+    """One length-prefixed frame from a descriptor, read without reading ahead."""
 
+    def exactly(size):
+        data = bytearray()
+        while len(data) < size:
+            chunk = os.read(fd, size - len(data))
+            if not chunk:
+                raise EOFError("the grader closed the task channel")
+            data += chunk
+        return bytes(data)
 
-def isolate(config, scratch):
-    """Hide the course from this process, make everything but scratch read-only, cut the
-    network, set resource limits and drop root.  Returns a description of what held."""
-    held = []
-    if config.get("uid") is not None and os.geteuid() == 0:
-        held += _private_filesystem(config, scratch)
-    os.chdir(scratch)
-    _limit(resource.RLIMIT_AS, config.get("memory_bytes"))
-    _limit(resource.RLIMIT_CPU, config.get("cpu_seconds"))
-    _limit(resource.RLIMIT_FSIZE, config.get("file_bytes"))
-    _limit(resource.RLIMIT_NOFILE, 256)
-    _limit(resource.RLIMIT_CORE, 0)
-    if config.get("uid") is not None and os.geteuid() == 0:
-        _limit(resource.RLIMIT_NPROC, 64)
-        os.setgroups([])
-        os.setgid(config["uid"])
-        os.setuid(config["uid"])
-        held.append(f"uid {config['uid']}")
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
-        held.append("no-new-privileges")
-    held.append("rlimits")
-    return held
-
-
-def _private_filesystem(config, scratch):
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def call(result, what):
-        if result != 0:
-            raise OSError(ctypes.get_errno(), f"{what}: {os.strerror(ctypes.get_errno())}")
-
-    call(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
-    call(libc.mount(None, b"/", None, MS_REC | MS_PRIVATE, None), "private mounts")
-    call(libc.mount(scratch.encode(), scratch.encode(), None, MS_BIND, None), "bind scratch")
-    call(libc.mount(None, b"/", None, MS_REMOUNT | MS_BIND | MS_RDONLY, None), "read-only root")
-    for path in config.get("expose", []):
-        _expose(libc, call, path)
-    empty = b"size=4k,mode=755"
-    for path in config.get("hide", []):
-        target = path.encode()
-        if os.path.isdir(path):
-            call(
-                libc.mount(b"tmpfs", target, b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, empty),
-                f"hide {path}",
-            )
-        elif os.path.exists(path):
-            call(libc.mount(b"/dev/null", target, None, MS_BIND, None), f"hide {path}")
-    if os.path.isdir("/dev/shm"):
-        call(
-            libc.mount(b"tmpfs", b"/dev/shm", b"tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, empty),
-            "hide /dev/shm",
-        )
-    return ["private mount namespace", "no network", "read-only filesystem"]
-
-
-def _expose(libc, call, path):
-    """Make ``path`` reachable for an unprivileged uid when an ancestor (say /root, mode 700)
-    is not: cover that ancestor with an empty tmpfs and bind only the way to ``path`` back."""
-    parts = os.path.abspath(path).split(os.sep)[1:]
-    for depth in range(1, len(parts)):
-        ancestor = os.sep + os.path.join(*parts[:depth])
-        if os.stat(ancestor).st_mode & 0o001:
-            continue
-        child = os.path.join(ancestor, parts[depth])
-        handle = os.open(child, os.O_PATH)
-        try:
-            call(
-                libc.mount(b"tmpfs", ancestor.encode(), b"tmpfs", MS_NOSUID | MS_NODEV, b"size=4k,mode=755"),
-                f"cover {ancestor}",
-            )
-            os.mkdir(child) if os.path.isdir(f"/proc/self/fd/{handle}") else open(child, "w").close()
-            call(
-                libc.mount(f"/proc/self/fd/{handle}".encode(), child.encode(), None, MS_BIND | MS_REC, None),
-                f"expose {child}",
-            )
-        finally:
-            os.close(handle)
-
-
-def _limit(which, value):
-    if value:
-        resource.setrlimit(which, (int(value), int(value)))
+    (size,) = HEADER.unpack(exactly(HEADER.size))
+    if size > limit:
+        raise ValueError(f"a task of {size} bytes")
+    return exactly(size)
 
 
 # ----------------------------------------------------------------------------
@@ -151,88 +86,70 @@ def describe(error, filename):
     return {"type": type(error).__name__, "message": message[:300], "line": line, "code": (code or "")[:200]}
 
 
-class Recorder:
-    """Wraps an injected reference function and notes chosen calls, for diagnostics."""
-
-    def __init__(self, function, wanted_calls, summarize):
-        self.function, self.wanted, self.summarize, self.calls, self.count = (
-            function,
-            set(wanted_calls),
-            summarize,
-            {},
-            0,
-        )
-
-    def __call__(self, *args, **kwargs):
-        if self.count in self.wanted:
-            self.calls[self.count] = self.summarize(args, kwargs)
-        self.count += 1
-        return self.function(*args, **kwargs)
+# ----------------------------------------------------------------------------
+# The student's process
+# ----------------------------------------------------------------------------
 
 
-def recorded_calls(recorders):
-    return {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()}
+def student_process(channel, config, arena_buffer):
+    """In the forked child: lock in, then run what the supervisor sends.  Never returns."""
+    status = 1
+    try:
+        import jail
+        import refcall
+        import wire
+
+        null = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(null, 0)  # standard input still held the reference functions' frame
+        os.dup2(channel.fileno(), 3)
+        os.closerange(4, os.sysconf("SC_OPEN_MAX"))  # the grader's result channel among them
+        channel = __import__("socket").socket(fileno=3)
+        try:
+            held = jail.enter(config)
+        except OSError as error:
+            refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": False, "error": str(error)}).encode())
+            return
+        refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": True, "held": held}).encode())
+        student = wire.loads(refcall.recv_frame(channel).decode())
+        run_student(student, channel, refcall.Arena(arena_buffer), refcall, wire)
+        sys.stdout.flush()
+        status = 0
+    finally:
+        os._exit(status)
 
 
-def summarize_optimize_call(args, kwargs):
+def run_student(task, channel, arena, refcall, wire):
     import numpy as np
 
-    names = ["X", "Y", "a_prev", "parameters", "learning_rate"]
-    bound = dict(zip(names, args, strict=False))
-    bound.update(kwargs)
-    a_prev = bound.get("a_prev")
-    return {
-        "X": list(bound.get("X", [])),
-        "Y": list(bound.get("Y", [])),
-        "learning_rate": bound.get("learning_rate", 0.01),
-        "a_prev_is_zero": bool(isinstance(a_prev, np.ndarray) and not a_prev.any()),
-    }
-
-
-SUMMARIES = {"optimize": summarize_optimize_call}
-
-
-def run(task, emit):
-    import numpy as np
+    def answer(kind, body, case=None):
+        refcall.send_frame(channel, json.dumps({"kind": kind, "case": case}).encode())
+        refcall.send_frame(channel, wire.dumps(body).encode())
 
     filename = f"<graded cell {task['function']}>"
     namespace = {"__name__": "__main__"}
     exec(NOTEBOOK_IMPORTS, namespace)
-    references = {"__name__": "reference"}
-    exec(NOTEBOOK_IMPORTS, references)
-    for name, source in task.get("dependencies", {}).items():
-        exec(compile(source, f"<reference {name}>", "exec"), references)
-
+    for name in task["dependencies"]:
+        namespace[name] = refcall.Remote(name, channel, arena, name in task["draws_random"])
     captured = CappedText(task["stdout_limit"])
     sys.stdout = captured
     try:
         exec(compile(task["student_source"], filename, "exec"), namespace)
     except BaseException as error:  # noqa: B036 -- SystemExit, KeyboardInterrupt: all are the student's
         sys.stdout = sys.__stdout__
-        emit({"phase": "define", "ok": False, "error": describe(error, filename)})
+        answer("define", {"ok": False, "error": describe(error, filename)})
         return
     sys.stdout = sys.__stdout__
     function = namespace.get(task["function"])
     if not callable(function):
-        emit(
-            {
-                "phase": "define",
-                "ok": False,
-                "error": {"type": "Missing", "message": "", "line": None, "code": ""},
-            }
-        )
+        answer("define", {"ok": False, "error": {"type": "Missing", "message": "", "line": None, "code": ""}})
         return
-    emit({"phase": "define", "ok": True})
+    answer("define", {"ok": True})
 
-    for case in task["cases"]:
-        recorders = {}
-        for name in task.get("dependencies", {}):
-            wanted = case.get("record", {}).get(name)
-            if wanted is not None:
-                recorders[name] = Recorder(references[name], wanted, SUMMARIES[name])
-                namespace[name] = recorders[name]
-            else:
-                namespace[name] = references[name]
+    while True:
+        request = json.loads(refcall.recv_frame(channel))
+        if request.get("op") != "case":
+            return
+        case = wire.loads(json.dumps(request["case"]))
         args, kwargs = copy.deepcopy(case["args"]), copy.deepcopy(case["kwargs"])
         np.random.seed(case.get("global_seed", 0))
         captured = CappedText(task["stdout_limit"])
@@ -242,57 +159,167 @@ def run(task, emit):
             result = function(*args, **kwargs)
         except BaseException as error:  # noqa: B036 -- any way the student's code stops is reported
             sys.stdout = sys.__stdout__
-            emit(
-                {
-                    "case": case["id"],
-                    "ok": False,
-                    "error": describe(error, filename),
-                    "stdout": captured.getvalue()[-2000:],
-                    "calls": recorded_calls(recorders),
-                }
-            )
+            body = {"ok": False, "error": describe(error, filename), "stdout": captured.getvalue()[-2000:]}
+            answer("result", body, case["id"])
             continue
         seconds = time.perf_counter() - start
         sys.stdout = sys.__stdout__
-        emit(
-            {
-                "case": case["id"],
-                "ok": True,
-                "result": result,
-                "args_after": [args[i] for i in case.get("return_args", [])],
-                "stdout": captured.getvalue(),
-                "stdout_dropped": captured.dropped,
-                "calls": recorded_calls(recorders),
-                "seconds": seconds,
-            }
-        )
+        body = {
+            "ok": True,
+            "result": result,
+            "args_after": [args[i] for i in case.get("return_args", [])],
+            "stdout": captured.getvalue(),
+            "stdout_dropped": captured.dropped,
+            "seconds": seconds,
+        }
+        answer("result", body, case["id"])
 
 
-def main(result_fd):
-    """Read the task from stdin, lock this process in, run the task, report on ``result_fd``."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    if here not in sys.path:
-        sys.path.insert(0, here)  # wire.py and utils/ sit beside this file
-    import wire
+# ----------------------------------------------------------------------------
+# The supervisor
+# ----------------------------------------------------------------------------
 
-    task = wire.loads(sys.stdin.read())
-    channel = os.fdopen(result_fd, "w", buffering=1)
 
-    def emit(message):
+class Recorder:
+    """Notes chosen calls of a reference function, by its own parameter names: plain values as
+    they were passed, arrays as whether they were all zero."""
+
+    def __init__(self, function, wanted):
+        import inspect
+
+        self.signature, self.wanted, self.calls, self.count = inspect.signature(function), set(wanted), {}, 0
+
+    def note(self, args, kwargs):
+        if self.count in self.wanted:
+            self.calls[self.count] = self.summarize(args, kwargs)
+        self.count += 1
+
+    def summarize(self, args, kwargs):
+        import numpy as np
+
         try:
-            channel.write(wire.dumps(message) + "\n")
+            bound = self.signature.bind(*args, **kwargs)
+        except TypeError:
+            return {}
+        bound.apply_defaults()
+        plain, zeros = {}, {}
+        for name, value in bound.arguments.items():
+            if isinstance(value, np.ndarray):
+                zeros[name + "_is_zero"] = not value.any()
+            elif isinstance(value, (int, float, str, type(None))) or (isinstance(value, list) and len(value) <= 10_000):
+                plain[name] = value
+        return plain | zeros  # plain values first: the stored references list them in this order
+
+
+class Reporter:
+    """Writes the supervisor's events to the grader, one JSON line each."""
+
+    def __init__(self, result_fd, wire):
+        self.out, self.wire = os.fdopen(result_fd, "w", buffering=1), wire
+
+    def __call__(self, message):
+        try:
+            self.out.write(self.wire.dumps(message) + "\n")
         except (OSError, ValueError):
             pass
 
+
+class Supervisor:
+    def __init__(self, channel, emit, limits):
+        import refcall
+        import wire
+
+        self.channel, self.emit, self.limits, self.refcall, self.wire = channel, emit, limits, refcall, wire
+
+    def header(self):
+        return json.loads(self.refcall.recv_frame(self.channel, self.refcall.MAX_CALL_FRAME))
+
+    def body(self):
+        return self.refcall.recv_frame(self.channel, self.limits["result_bytes"]).decode("utf-8", "replace")
+
+    def run(self, student, references, arena):
+        ready = self.header()
+        if not ready.get("ok"):
+            self.emit({"phase": "isolate", "ok": False, "error": {"type": "OSError", "message": ready.get("error")}})
+            return
+        self.emit({"phase": "isolate", "ok": True, "held": ready.get("held", [])})
+        cases = student.pop("cases")
+        student["cases"] = []
+        self.refcall.send_frame(self.channel, self.wire.dumps(student).encode())
+        define = self.header()
+        if define.get("kind") != "define":
+            raise self.refcall.ProtocolError("the student's process did not report its cell")
+        self.emit({"phase": "define", "body": self.body()})
+        for case in cases:
+            recorders = {name: Recorder(references[name], calls) for name, calls in case.pop("record", {}).items()}
+            request = {"op": "case", "case": json.loads(self.wire.dumps(case))}
+            self.refcall.send_frame(self.channel, json.dumps(request).encode())
+            while True:
+                message = self.header()
+                if message.get("op") == "call":
+                    reply = self.refcall.serve_call(message, references, arena, recorders)
+                    self.refcall.send_frame(self.channel, json.dumps(reply).encode())
+                    continue
+                if message.get("kind") != "result" or message.get("case") != case["id"]:
+                    raise self.refcall.ProtocolError("an answer to a case that was not asked")
+                calls = {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()}
+                self.emit({"case": case["id"], "body": self.body(), "calls": calls})
+                break
+        self.refcall.send_frame(self.channel, json.dumps({"op": "done"}).encode())
+
+
+def load_references(sources):
+    """The reference functions, defined here in the supervisor, never in the student's process."""
+    namespace = {"__name__": "reference"}
+    exec(NOTEBOOK_IMPORTS, namespace)
+    for name, source in sources.items():
+        exec(compile(source, f"<reference {name}>", "exec"), namespace)
+    return {name: namespace[name] for name in sources}
+
+
+def main(result_fd):
+    """The supervisor: read the task, start the student's process, drive it, report."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    if here not in sys.path:
+        sys.path.insert(0, here)  # jail, refcall, wire and utils/ sit beside this file
+    import jail
+    import refcall
+    import wire
+
+    task = wire.loads(read_frame_from(0).decode())
+    config = task["sandbox"]
+    emit = Reporter(result_fd, wire)
+    arena_buffer = refcall.new_arena()
+    mine, theirs = refcall.channel_pair()
     try:
-        held = isolate(task.get("sandbox") or {}, task["scratch"])
+        if config.get("allowlist") is not None:
+            jail.new_pid_namespace(as_root=config.get("uid") is not None)
     except OSError as error:
         emit({"phase": "isolate", "ok": False, "error": {"type": "OSError", "message": str(error)}})
         return
-    emit({"phase": "isolate", "ok": True, "held": held})
-    run(task, emit)
-    channel.flush()
-
-
-if __name__ == "__main__":
-    main(int(sys.argv[1]))
+    pid = os.fork()
+    if pid == 0:
+        mine.close()
+        student_process(theirs, config, arena_buffer)  # never returns
+    theirs.close()
+    emit({"phase": "started", "pid": pid})
+    supervisor = Supervisor(mine, emit, config)
+    problem = None
+    try:
+        references = load_references(wire.loads(read_frame_from(0).decode()))  # only now: see above
+        supervisor.run(task["student"], references, refcall.Arena(arena_buffer))
+    except (EOFError, ConnectionError):
+        pass  # the student's process ended early: its exit status says how
+    except (refcall.ProtocolError, ValueError, TypeError, KeyError, AttributeError) as error:
+        problem = f"{type(error).__name__}: {str(error)[:200]}"
+        os.kill(pid, 9)
+    mine.close()
+    _, status, usage = os.wait4(pid, 0)
+    emit(
+        {
+            "phase": "end",
+            "exit_code": os.waitstatus_to_exitcode(status),
+            "max_rss_kb": usage.ru_maxrss,
+            "protocol_error": problem,
+        }
+    )

@@ -1,23 +1,26 @@
-"""Run untrusted student code in its own process, locked in, and collect what it reports.
+"""Run untrusted student code in its own locked-in processes, and collect what they report.
 
 Each call of ``run_task`` makes a scratch folder and has the grader's process server
-(``forkserver.py``, started once, with numpy and utils' compiled kernels loaded) fork a child
-that runs ``runner.py`` there with a clean environment; the task goes to the child alone, never
-through the server.  When the grader runs as root the child also
+(``forkserver.py``, started once, with numpy and utils' compiled kernels loaded) fork a
+supervisor (``runner.py``), which starts the student's process and drives it.  The task goes
+to the supervisor alone, never through the server.  What holds depends on the machine
+(``protections()`` says it in words, and the README's "Isolation" section in full):
 
-- gets a private mount namespace in which the course folder (all but ``.venv``), the
-  submissions, the reports and ``/dev/shm`` are hidden behind empty read-only mounts and
-  everything except its scratch folder is read-only;
-- gets its own network namespace, with no network at all;
-- drops to a fresh unprivileged uid, with ``no_new_privs``.
+- **as root**: the student's process is process 1 of a new PID namespace, inside a root of
+  its own that holds only the interpreter, its libraries and the grader's runtime folder
+  (``jail.py``), with no network, a 64 MB scratch, a fresh unprivileged uid and
+  ``no_new_privs``, in cgroups that cap the whole run's memory, processes and CPU;
+- **without root**, where the kernel allows unprivileged user namespaces: the same
+  namespaces and root, but no cgroups and no separate uid;
+- **otherwise**: rlimits and the wall clock only.
 
-Always: a wall-clock limit (the process group and every process of the sandbox uid are
-killed when it ends), limits on memory, CPU time, file size and open files, and output
-truncated to a fixed size.  Without root the filesystem and network stay visible to the
-student's code; run the grader as root (e.g. in a container) to hide them.
+Always: the reference functions the graded one calls run in the supervisor, not in the
+student's process; a wall-clock limit (everything the run started is killed when it ends);
+rlimits; bounded output; and every message from the student's side decoded with bounds.
 """
 
 import atexit
+import functools
 import hashlib
 import json
 import os
@@ -25,6 +28,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -33,14 +37,17 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import wire
+from . import cgroups, wire
 from .forkserver import HOME_PREFIX
-from .paths import COURSE_ROOT, SOURCE_DIR
+from .paths import SOURCE_DIR
 
 HERE = Path(__file__).resolve().parent
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
 KEEP_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES")
+LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py")
+DRAWS_RANDOM = ("sample",)  # reference functions that use numpy's global random state
+MAX_FEEDBACK_TEXT = 2000  # characters kept of any text the student's process sends
 
 
 @dataclass(frozen=True)
@@ -50,7 +57,10 @@ class Limits:
     file_bytes: int = 16 * 1024**2
     output_bytes: int = 256 * 1024  # what we keep of the process's own stdout/stderr
     stdout_per_case: int = 512 * 1024  # what the runner keeps of prints during one call
-    result_bytes: int = 64 * 1024**2
+    result_bytes: int = 64 * 1024**2  # the largest answer to one case
+    scratch_bytes: int = 64 * 1024**2  # the run's writable tmpfs (/sandbox and /tmp)
+    processes: int = 64
+    cpus: float = 1.0  # the CPU share of a whole run, where cgroups hold
 
 
 DEFAULT_LIMITS = Limits()
@@ -68,6 +78,7 @@ class Outcome:
     seconds: float = 0.0
     max_rss_mb: float = 0.0  # the peak resident memory of the run's process
     bad_lines: int = 0
+    protocol_error: str | None = None  # the student's side broke the protocol (only its run fails)
 
     def define_error(self):
         for message in self.messages:
@@ -79,21 +90,63 @@ class Outcome:
         return {m["case"]: m for m in self.messages if "case" in m}
 
     def isolation(self):
+        """What held, as the student's process reported before any of its code ran (None: no report)."""
         for message in self.messages:
             if message.get("phase") == "isolate":
                 return message.get("held", [])
-        return []
+        return None
 
 
 def is_root():
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
-def hidden_paths(extra=()):
-    """Everything the student's process must not see: the course (but its .venv) and ``extra``."""
-    paths = [str(p) for p in COURSE_ROOT.iterdir() if p.name != ".venv"]
-    paths += [str(Path(p).resolve()) for p in extra]
-    return sorted(set(paths))
+@functools.cache
+def user_namespaces():
+    """Whether this kernel lets this user make a user and PID namespace (tried in a child)."""
+    if not hasattr(os, "fork"):
+        return False
+    pid = os.fork()
+    if pid == 0:
+        try:
+            from . import jail
+
+            jail.new_pid_namespace(as_root=False)
+            os._exit(0)
+        except BaseException:  # noqa: B036 -- any failure means no
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def isolation_mode():
+    """ "root", "userns" or "none": how the student's process can be locked in on this machine."""
+    if is_root():
+        return "root"
+    return "userns" if user_namespaces() else "none"
+
+
+def protections():
+    """What holds for the student's code on this machine, and what does not, in words."""
+    mode = isolation_mode()
+    if mode == "none":
+        return [
+            "NOT isolated: no user namespaces and no root, so the student's code can read what this user "
+            "can read and reach the network; only rlimits and the wall clock hold"
+        ]
+    held = ["own PID namespace", "allowlist root (interpreter, libraries, runtime folder)", "no network"]
+    if mode == "root":
+        held += ["fresh uid"]
+        groups = cgroups.available()
+        held.append(f"cgroups {groups}" if groups else "no cgroups (rlimits per process only)")
+    else:
+        held.append("no cgroups and no separate uid without root (rlimits per process only)")
+    return held
+
+
+def allowlist():
+    """Host folders the student's process sees, read-only, besides the system's (jail.py)."""
+    return sorted({sys.base_prefix, sys.prefix, str(shared_library())})
 
 
 def clean_environment(home):
@@ -121,20 +174,33 @@ forkserver.warm_up()  # compiles utils' numba kernels once; their cache is kept 
 
 
 def _library_files():
-    files = {name: HERE / name for name in ("runner.py", "wire.py", "forkserver.py")}
+    files = {name: HERE / name for name in LIBRARY_FILES}
     for path in sorted((SOURCE_DIR / "utils").glob("*.py")):
         files[f"utils/{path.name}"] = path
     return files
 
 
+def private_cache():
+    """This user's cache folder for the grader, mode 700 and owned by this user: a folder that
+    another user made or can write to is refused, never trusted because it exists."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "dinosaurus-grader"
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = folder.lstat()
+    if stat.S_ISLNK(info.st_mode) or info.st_uid != os.geteuid() or info.st_mode & 0o077:
+        raise PermissionError(f"{folder} must be a folder of this user's with mode 700; remove it or fix it")
+    return folder
+
+
+@functools.cache
 def shared_library():
-    """A read-only folder with runner.py, wire.py, forkserver.py and utils/, made once per
-    version of those files, with utils' numba kernels compiled into .numba_cache."""
+    """A read-only folder with the code that runs in the sandbox (LIBRARY_FILES and utils/), made
+    once per version of those files, with utils' numba kernels compiled into .numba_cache."""
     files = _library_files()
     digest = hashlib.sha256(sys.version.encode())
     for name, path in files.items():
         digest.update(name.encode() + path.read_bytes())
-    library = Path(tempfile.gettempdir()) / f"dino-grader-lib-{digest.hexdigest()[:16]}"
+    library = private_cache() / f"lib-{digest.hexdigest()[:16]}"
     ready = library / ".ready"
     try:
         library.mkdir()  # whoever creates the folder builds it; the others wait for .ready
@@ -243,15 +309,11 @@ def shutdown_server():
             _SERVER.pop().stop()
 
 
-def _prepare_scratch(uid):
+def _prepare_scratch():
+    """The run's folder on the host: the mount point of its new root (or, unisolated, its cwd)."""
     scratch = Path(tempfile.mkdtemp(prefix="dino-sandbox-"))
-    work = scratch / "work"
-    work.mkdir()
-    os.chmod(scratch, 0o755)
-    if uid is not None:
-        os.chown(work, uid, uid)
-    os.chmod(work, 0o700)
-    return scratch, work
+    (scratch / "root").mkdir()
+    return scratch
 
 
 def _drain(stream, keep, sink):
@@ -268,37 +330,22 @@ def _drain(stream, keep, sink):
         sink["dropped"] += max(0, len(chunk) - max(room, 0))
 
 
-def kill_everything(pid, uid):
-    """Kill the run's process group, and, with a sandbox uid, every process that runs as it."""
+def kill_everything(supervisor, student):
+    """Kill the supervisor's process group and the student's process, which is process 1 of its
+    PID namespace where one could be made, so every process it started dies with it."""
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(supervisor, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if uid is None:
-        return
-    for _ in range(3):  # a fork may race with the sweep: repeat until nothing is left
-        found = False
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                status = (entry / "status").read_text()
-            except OSError:
-                continue
-            uid_line = next((line for line in status.splitlines() if line.startswith("Uid:")), "")
-            if str(uid) in uid_line.split()[1:2]:
-                found = True
-                try:
-                    os.kill(int(entry.name), signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
-        if not found:
-            break
-        time.sleep(0.05)
+    if student:
+        try:
+            os.kill(student, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
 
 def _wait(reply, seconds):
-    """The child's end report from the server, or None if it did not come within ``seconds``."""
+    """The supervisor's end report from the server, or None if it did not come within ``seconds``."""
     reply.settimeout(max(seconds, 0.001))
     try:
         answer = reply.recv(4096)
@@ -318,75 +365,180 @@ def _spawn(*args):
         return fork_server().spawn(*args)
 
 
-def run_task(task, limits=DEFAULT_LIMITS, hide=()):
-    """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
-    anything the student's code does."""
-    uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if is_root() else None
-    scratch, work = _prepare_scratch(uid)
-    task = dict(task)
-    task["scratch"] = str(work)
-    task["stdout_limit"] = limits.stdout_per_case
-    task["sandbox"] = {
+def frame(value):
+    data = wire.dumps(value).encode()
+    return len(data).to_bytes(4, "big") + data
+
+
+def sandbox_config(limits, root, uid, groups):
+    mode = isolation_mode()
+    return {
+        "root": str(root),
+        "allowlist": allowlist() if mode != "none" else None,
         "uid": uid,
-        "hide": hidden_paths(hide),
-        "expose": sorted({sys.base_prefix, sys.prefix}),  # the interpreter, even under a private /root
+        "cgroups": groups,
+        "scratch_bytes": limits.scratch_bytes,
         "memory_bytes": limits.memory_bytes,
         "cpu_seconds": int(limits.wall_seconds) + 5,
         "file_bytes": limits.file_bytes,
+        "processes": limits.processes,
+        "result_bytes": limits.result_bytes,
     }
+
+
+def run_task(task, limits=DEFAULT_LIMITS):
+    """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
+    anything the student's code does."""
+    mode = isolation_mode()
+    uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if mode == "root" else None
+    scratch = _prepare_scratch()
+    groups = cgroups.create(limits.memory_bytes, limits.processes, limits.cpus) if mode == "root" else []
+    student = {
+        "function": task["function"],
+        "student_source": task["student_source"],
+        "cases": task["cases"],
+        "stdout_limit": limits.stdout_per_case,
+        "dependencies": sorted(task.get("dependencies", {})),
+        "draws_random": [name for name in task.get("dependencies", {}) if name in DRAWS_RANDOM],
+    }
+    first = frame({"sandbox": sandbox_config(limits, scratch / "root", uid, groups), "student": student})
+    second = frame(dict(task.get("dependencies", {})))  # read by the supervisor only after it forks
     outcome = Outcome()
     pipes = {name: os.pipe() for name in ("stdin", "output", "result")}  # (read end, write end)
     start = time.perf_counter()
     child_ends = (pipes["stdin"][0], pipes["output"][1], pipes["result"][1])
     try:
-        pid, reply = _spawn(work, clean_environment(str(work)), *child_ends)
+        home = SCRATCH_HOME if mode != "none" else str(scratch / "root")
+        pid, reply = _spawn(scratch / "root", clean_environment(home), *child_ends)
     except BaseException:
         for fd in (pipes["stdin"][1], pipes["output"][0], pipes["result"][0]):
             os.close(fd)
-        shutil.rmtree(scratch, ignore_errors=True)
+        _clean_up(scratch, groups)
         raise
     finally:
         for fd in child_ends:
             os.close(fd)
-    output, results = {}, {}
+    output, results = {}, {"lines": []}
     streams = [os.fdopen(pipes["output"][0], "rb"), os.fdopen(pipes["result"][0], "rb")]
     readers = [
         threading.Thread(target=_drain, args=(streams[0], limits.output_bytes, output), daemon=True),
-        threading.Thread(target=_drain, args=(streams[1], limits.result_bytes, results), daemon=True),
+        threading.Thread(target=_read_events, args=(streams[1], results), daemon=True),
     ]
     for reader in readers:
         reader.start()
-    with os.fdopen(pipes["stdin"][1], "wb") as stdin:
-        try:
-            stdin.write(wire.dumps(task).encode())
-        except (BrokenPipeError, OSError):
-            pass
+    writer = threading.Thread(target=_feed, args=(pipes["stdin"][1], first + second), daemon=True)
+    writer.start()
     ended = _wait(reply, limits.wall_seconds - (time.perf_counter() - start))
     if ended is None:
         outcome.timed_out = True
-    kill_everything(pid, uid)
+    kill_everything(pid, results.get("student_pid"))
     if ended is None:
         ended = _wait(reply, 10) or {"exit_code": None}
     reply.close()
-    outcome.exit_code = ended.get("exit_code")
-    outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
+    writer.join(timeout=5)
     for reader, stream in zip(readers, streams, strict=True):
         reader.join(timeout=5)
         if not reader.is_alive():
             stream.close()
     outcome.seconds = time.perf_counter() - start
-    shutil.rmtree(scratch, ignore_errors=True)
+    _clean_up(scratch, groups)
 
+    outcome.exit_code = ended.get("exit_code")
+    outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
     outcome.output = bytes(output.get("data", b"")).decode("utf-8", "replace")
     outcome.output_dropped = output.get("dropped", 0)
-    for line in bytes(results.get("data", b"")).decode("utf-8", "replace").splitlines():
+    _read_outcome(results["lines"], outcome)
+    return outcome
+
+
+SCRATCH_HOME = "/sandbox"  # the student's home and working folder, inside its root (jail.SCRATCH)
+
+
+def _feed(fd, data):
+    with os.fdopen(fd, "wb") as stdin:
         try:
-            message = wire.loads(line)
+            stdin.write(data)
+        except (BrokenPipeError, OSError):
+            pass
+
+
+def _read_events(stream, results):
+    """The supervisor's event lines (trusted); the student pid is needed while the run lasts."""
+    for line in stream:
+        results["lines"].append(line)
+        if b'"started"' in line and "student_pid" not in results:
+            try:
+                results["student_pid"] = int(wire.loads(line.decode())["pid"])
+            except (wire.WireError, KeyError, TypeError, ValueError):
+                pass
+
+
+def _clean_up(scratch, groups):
+    shutil.rmtree(scratch, ignore_errors=True)
+    cgroups.remove(groups)
+
+
+def _read_outcome(lines, outcome):
+    """Turn the supervisor's events into the Outcome's messages, decoding (with bounds) what
+    came from the student's process: a bad answer fails its case, never the grader."""
+    for line in lines:
+        try:
+            event = wire.loads(line.decode("utf-8", "replace"))
         except wire.WireError:
             outcome.bad_lines += 1
             continue
-        if isinstance(message, dict):
+        phase = event.get("phase")
+        if phase == "end":
+            outcome.exit_code = event.get("exit_code")
+            outcome.protocol_error = event.get("protocol_error")
+            outcome.max_rss_mb = max(outcome.max_rss_mb, event.get("max_rss_kb", 0) / 1024)
+        elif phase == "isolate":
+            outcome.messages.append(event)
+        elif phase == "define":
+            message = _student_message(event.get("body", ""))
+            message["phase"] = "define"
+            if message.get("ok") is not True and "error" not in message:
+                message["error"] = _bad_answer("the cell's report")
             outcome.messages.append(message)
-        else:
-            outcome.bad_lines += 1
-    return outcome
+        elif "case" in event:
+            message = {"case": event["case"], **_student_message(event.get("body", ""))}
+            message["calls"] = event.get("calls", {})  # noted by the supervisor: trusted
+            message["seconds"] = message.pop("seconds")  # last, as in the stored references
+            outcome.messages.append(message)
+
+
+def _bad_answer(what):
+    return {"type": "GradingProtocolError", "message": f"{what} could not be read", "line": None, "code": ""}
+
+
+def _student_message(body):
+    """An answer of the student's process, decoded with bounds, its texts cut to size."""
+    try:
+        message = wire.loads(body)
+    except (wire.WireError, RecursionError, MemoryError):
+        message = None
+    if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
+        return {"ok": False, "error": _bad_answer("the answer"), "stdout": "", "stdout_dropped": 0, "seconds": 0.0}
+    cleaned = {"ok": message["ok"]}
+    if message["ok"]:
+        cleaned["result"] = message.get("result")
+        args_after = message.get("args_after", [])
+        cleaned["args_after"] = args_after if isinstance(args_after, list) else []
+    else:
+        error = message.get("error") if isinstance(message.get("error"), dict) else {}
+        cleaned["error"] = {
+            "type": _text(error.get("type"), 80) or "Error",
+            "message": _text(error.get("message"), 300),
+            "line": error.get("line") if isinstance(error.get("line"), int) else None,
+            "code": _text(error.get("code"), 200),
+        }
+    cleaned["stdout"] = _text(message.get("stdout"), MAX_FEEDBACK_TEXT * 256)
+    dropped = message.get("stdout_dropped", 0)
+    cleaned["stdout_dropped"] = dropped if isinstance(dropped, int) else 0
+    seconds = message.get("seconds", 0.0)
+    cleaned["seconds"] = seconds if isinstance(seconds, float) else 0.0
+    return cleaned
+
+
+def _text(value, limit):
+    return value[:limit] if isinstance(value, str) else ""

@@ -13,6 +13,9 @@ import numpy as np
 ALLOWED_DTYPES = {"float64": "<f8", "int64": "<i8", "bool": "|b1"}
 MAX_ELEMENTS = 2_000_000  # per array; far above anything a correct answer returns
 MAX_DEPTH = 20
+MAX_DICT = 4096  # entries of one dict: bounds the cost of keys that all collide in hash
+MAX_VALUES = 1_000_000  # values in one message
+MAX_DIGITS = 40  # an integer longer than this is not an answer; it arrives as Unsupported
 
 
 class WireError(ValueError):
@@ -48,25 +51,32 @@ def _encode_array(array):
     return {"__array__": [kind, list(array.shape), base64.b64encode(data).decode("ascii")]}
 
 
-def decode(value, depth=0):
-    """The inverse of ``encode``, refusing anything ``encode`` would not have produced."""
-    if depth > MAX_DEPTH:
-        raise WireError("nesting too deep")
+def decode(value, depth=0, budget=None):
+    """The inverse of ``encode``, refusing anything ``encode`` would not have produced, and
+    bounded: depth, values per message, dict sizes, integer lengths and array sizes."""
+    budget = budget if budget is not None else [MAX_VALUES]
+    budget[0] -= 1
+    if depth > MAX_DEPTH or budget[0] < 0:
+        raise WireError("nesting too deep or too many values")
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, list) or not isinstance(value, dict) or len(value) != 1:
         raise WireError("unexpected value")
     [(tag, body)] = value.items()
     if tag == "__int__":
+        if not isinstance(body, str) or len(body) > MAX_DIGITS:
+            return Unsupported(f"integer of {len(str(body))} digits")
         return int(body)
     if tag == "__float__":
         return float.fromhex(body)
     if tag == "__dict__":
-        return {_hashable(decode(k, depth + 1)): decode(v, depth + 1) for k, v in body}
+        if not isinstance(body, list) or len(body) > MAX_DICT:
+            raise WireError("dictionary too large")
+        return {_hashable(decode(k, depth + 1, budget)): decode(v, depth + 1, budget) for k, v in body}
     if tag == "__list__":
-        return [decode(v, depth + 1) for v in body]
+        return [decode(v, depth + 1, budget) for v in body]
     if tag == "__tuple__":
-        return tuple(decode(v, depth + 1) for v in body)
+        return tuple(decode(v, depth + 1, budget) for v in body)
     if tag == "__array__":
         return _decode_array(body)
     if tag == "__unsupported__":
@@ -114,5 +124,5 @@ def dumps(value):
 def loads(text):
     try:
         return decode(json.loads(text))
-    except (json.JSONDecodeError, ValueError, TypeError, KeyError) as error:
-        raise WireError(str(error)) from None
+    except (json.JSONDecodeError, ValueError, TypeError, KeyError, RecursionError) as error:
+        raise WireError(str(error)[:200]) from None

@@ -32,3 +32,25 @@ def test_is_an_unsendable_value_named_not_sent():
 def test_is_a_forged_message_refused(text):
     with pytest.raises(wire.WireError):
         wire.loads(text)
+
+
+def test_are_keys_that_all_collide_in_hash_refused_quickly():
+    """200,000 integer keys congruent modulo 2**61 - 1 (CPython's integer hash) would take hours
+    to insert; the decoder refuses the dict from its length before inserting any."""
+    import time
+
+    keys = ",".join(f'[{{"__int__":"{k * (2**61 - 1)}"}},null]' for k in range(200_000))
+    start = time.perf_counter()
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.loads('{"__dict__":[' + keys + "]}")
+    assert time.perf_counter() - start < 10
+
+
+def test_is_a_huge_integer_named_not_converted():
+    value = wire.loads('{"__int__":"' + "9" * 5000 + '"}')
+    assert isinstance(value, wire.Unsupported) and "5000 digits" in value.description
+
+
+def test_is_a_message_with_too_many_values_refused():
+    with pytest.raises(wire.WireError):
+        wire.loads('{"__list__":[' + ",".join(["null"] * (wire.MAX_VALUES + 1)) + "]}")

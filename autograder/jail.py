@@ -1,0 +1,192 @@
+"""Lock the student's process into a root of its own: the allowlist sandbox.
+
+Runs inside the sandbox, in the process that is about to execute a student's code (the
+grader's shared library folder holds a copy; it imports only the standard library).  The
+supervisor (``runner.py``) has already put that process into a new PID namespace, of which
+it is process 1, so ending it ends every process it ever started.  ``enter`` then
+
+1. moves it into its cgroups (memory, pids and CPU caps for the whole run), when given;
+2. unshares the mount, network, IPC and UTS namespaces: no network at all;
+3. builds a new root on a small tmpfs that holds, read-only, only what a Python run needs
+   (the interpreter, its libraries, the grader's runtime folder), a size-capped scratch
+   tmpfs at ``/sandbox`` (``/tmp`` lives in it too), a fresh ``/proc`` that shows only the
+   run's own processes, and a ``/dev`` with five harmless devices;
+4. ``pivot_root``s into it and detaches the host's tree, so nothing else of the host
+   (``/home``, ``/root``, ``/srv``, the course, other submissions, host sockets) exists;
+5. sets rlimits, drops to a fresh uid (as root) and sets ``no_new_privs``.
+
+This is what bubblewrap does, done in the forked process because a new interpreter per run
+(bubblewrap must ``exec``) would cost more than most graded functions take.
+"""
+
+import ctypes
+import os
+import platform
+import resource
+import signal
+
+CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
+CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MNT_DETACH = 2
+MOUNT_FLAGS = {"noexec": MS_NOEXEC, "noatime": 1024, "nodiratime": 2048, "relatime": 1 << 21}
+PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
+DEVICES = ("null", "zero", "full", "random", "urandom")
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
+SYSTEM_FILES = ("/etc/ld.so.cache", "/etc/localtime", "/etc/nsswitch.conf")
+SCRATCH, TMP = "/sandbox", "/tmp"
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _call(result, what):
+    if result != 0:
+        number = ctypes.get_errno()
+        raise OSError(number, f"{what}: {os.strerror(number)}")
+
+
+def _mount(source, target, kind, flags, options=None):
+    encode = lambda text: text.encode() if isinstance(text, str) else text  # noqa: E731
+    _call(_libc.mount(encode(source), encode(target), encode(kind), flags, encode(options)), f"mount {target}")
+
+
+def unshare(flags, what):
+    _call(_libc.unshare(flags), what)
+
+
+# ----------------------------------------------------------------------------
+# Run by the supervisor, before it forks the student's process
+# ----------------------------------------------------------------------------
+
+
+def new_pid_namespace(as_root):
+    """The next child of this process is process 1 of a new PID namespace.  Without root this
+    needs a user namespace too, in which this process's uid is mapped to 0."""
+    if as_root:
+        unshare(CLONE_NEWPID, "new PID namespace")
+        return
+    uid, gid = os.geteuid(), os.getegid()
+    unshare(CLONE_NEWUSER | CLONE_NEWPID, "new user and PID namespace")
+    with open("/proc/self/setgroups", "w") as file:
+        file.write("deny")
+    with open("/proc/self/uid_map", "w") as file:
+        file.write(f"0 {uid} 1")
+    with open("/proc/self/gid_map", "w") as file:
+        file.write(f"0 {gid} 1")
+
+
+# ----------------------------------------------------------------------------
+# Run in the student's process, before any of its code
+# ----------------------------------------------------------------------------
+
+
+def enter(config):
+    """Lock this process in as described above; returns the list of protections that hold."""
+    held = []
+    for group in config.get("cgroups", []):  # before the host's /sys disappears
+        with open(os.path.join(group, "cgroup.procs"), "w") as file:
+            file.write("0")
+    if config.get("cgroups"):
+        held.append("cgroups")
+    if config.get("allowlist") is not None:
+        unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS, "new mount and network namespaces")
+        _build_root(config["root"], config["allowlist"], config["scratch_bytes"], config.get("uid"))
+        held += ["pid namespace", "allowlist root", "fresh /proc", "no network", f"scratch {config['scratch_bytes']}"]
+    else:
+        os.chdir(config["root"])
+    _set_limits(config)
+    held.append("rlimits")
+    uid = config.get("uid")
+    if uid is not None:
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+        held.append(f"uid {uid}")
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
+        held.append("no-new-privileges")
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
+    return held
+
+
+def _build_root(root, allowlist, scratch_bytes, uid):
+    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
+    for path in [*SYSTEM_PATHS, *allowlist]:
+        _bind(root, path)
+    for path in SYSTEM_FILES:
+        if os.path.isfile(path):
+            _bind(root, path)
+    _make_dev(root)
+    scratch = root + SCRATCH
+    os.makedirs(scratch)
+    _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_bytes},mode=700")
+    os.makedirs(scratch + "/.tmp")
+    os.makedirs(root + TMP)
+    _mount(scratch + "/.tmp", root + TMP, None, MS_BIND)
+    if uid is not None:
+        os.chown(scratch, uid, uid)
+        os.chown(scratch + "/.tmp", uid, uid)
+    os.makedirs(root + "/proc")
+    _mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    os.chdir(root)
+    _call(_libc.syscall(PIVOT_ROOT[platform.machine()], b".", b"."), "pivot_root")
+    _call(_libc.umount2(b".", MNT_DETACH), "detach the host's root")
+    os.chdir("/")
+    _read_only_everywhere(keep=(SCRATCH, TMP, "/proc"))
+    os.chdir(SCRATCH)
+
+
+def _bind(root, path):
+    """Bind the host's ``path`` at the same place under ``root`` (a link stays a link)."""
+    if not os.path.lexists(path):
+        return
+    target = root + path
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.islink(path):
+        if not os.path.lexists(target):
+            os.symlink(os.readlink(path), target)
+        return
+    if os.path.isdir(path):
+        os.makedirs(target, exist_ok=True)
+    else:
+        open(target, "w").close()
+    _mount(path, target, None, MS_BIND | MS_REC)
+
+
+def _make_dev(root):
+    os.makedirs(root + "/dev")
+    for name in DEVICES:
+        _bind(root, "/dev/" + name)
+    for name, target in (("fd", "/proc/self/fd"), ("stdin", "fd/0"), ("stdout", "fd/1"), ("stderr", "fd/2")):
+        os.symlink(target, f"{root}/dev/{name}")
+
+
+def _read_only_everywhere(keep):
+    """Remount every mount of the new root read-only, but the writable ones in ``keep``."""
+    with open("/proc/self/mountinfo") as file:
+        mounts = [(fields[4], fields[5].split(",")) for fields in (line.split() for line in file)]
+    for point, options in mounts:
+        if point in keep or point.startswith("/proc/"):
+            continue
+        # A user namespace may add restrictions to a host mount but never drop its flags, so
+        # each remount keeps the flags the mount has.
+        flags = MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | (0 if point == "/" else MS_BIND)
+        flags |= sum(bit for name, bit in MOUNT_FLAGS.items() if name in options)
+        _mount(None, point, None, flags)
+
+
+def _limit(which, value):
+    if value:
+        resource.setrlimit(which, (int(value), int(value)))
+
+
+def _set_limits(config):
+    _limit(resource.RLIMIT_AS, config.get("memory_bytes"))
+    _limit(resource.RLIMIT_CPU, config.get("cpu_seconds"))
+    _limit(resource.RLIMIT_FSIZE, config.get("file_bytes"))
+    _limit(resource.RLIMIT_NOFILE, 256)
+    _limit(resource.RLIMIT_CORE, 0)
+    if config.get("uid") is not None:
+        _limit(resource.RLIMIT_NPROC, config.get("processes", 64))

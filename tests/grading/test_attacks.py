@@ -1,0 +1,363 @@
+"""Submissions written by a motivated student who attacks the grader from inside the sandbox.
+
+Each attack is a real notebook (the release with one graded cell replaced).  Each must get 0
+for the attacking function, leave the other functions' points, leave nothing behind, and
+leave the next submission's grade unchanged.  Where an attack needs something to steal, the
+test first shows that the loot is there for the taking outside the sandbox.
+"""
+
+import os
+import shutil
+import socket
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import factory
+import pytest
+
+from autograder import jail, sandbox
+from autograder.checks import SPECS
+from autograder.grading import Grader
+from autograder.paths import REFERENCES_DIR
+from autograder.reference import graded_cell_sources
+from autograder.sandbox import Limits, run_task
+
+isolated = pytest.mark.skipif(
+    sandbox.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
+)
+as_root = pytest.mark.skipif(not sandbox.is_root(), reason="cgroups and a separate uid need root")
+
+FULL = {name: spec.points for name, spec in SPECS.items()}
+
+
+@pytest.fixture(scope="module")
+def grader():
+    return Grader()
+
+
+@pytest.fixture(scope="module")
+def planted_course():
+    """A world-readable copy of the answer key outside the course, as a TA's old clone would be."""
+    parent = Path("/srv") if os.access("/srv", os.W_OK) else Path(tempfile.gettempdir())
+    folder = Path(tempfile.mkdtemp(prefix="last-term-", dir=parent))
+    shutil.copytree(REFERENCES_DIR, folder / "autograder" / "references")
+    for path in [folder, *folder.rglob("*")]:
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    yield folder
+    shutil.rmtree(folder)
+
+
+def grade_with(grader, tmp_path, student, function, source):
+    path = factory.write(factory.notebook({function: source}), tmp_path / student / "Dinosaurus_Island.ipynb")
+    return grader.grade(path, student)
+
+
+def assert_contained(result, function):
+    """0 for the attacking function, full marks for every other one."""
+    scores = {name: f.score for name, f in result.functions.items()}
+    assert scores[function] == 0, result.functions[function].checks
+    assert {n: s for n, s in scores.items() if n != function} == {n: p for n, p in FULL.items() if n != function}
+    for check in result.functions[function].checks:
+        assert len(check.feedback) < 1500
+
+
+def stolen_model(references):
+    """A model that trains nothing and returns the stored answer for whichever case it is given."""
+    return textwrap.dedent(
+        f"""
+        import base64, glob, json, os
+        import numpy as np
+
+        def load(value):
+            if isinstance(value, dict):
+                [(tag, body)] = value.items()
+                if tag == "__array__":
+                    raw = np.frombuffer(base64.b64decode(body[2]), dtype="<f8")
+                    return raw.reshape(body[1]).copy()
+                if tag == "__dict__":
+                    return {{load(k): load(v) for k, v in body}}
+                if tag in ("__list__", "__tuple__"):
+                    items = [load(v) for v in body]
+                    return tuple(items) if tag == "__tuple__" else items
+                if tag == "__float__":
+                    return float.fromhex(body)
+                if tag == "__int__":
+                    return int(body)
+            return value
+
+        def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7,
+                  vocab_size=27, verbose=False):
+            # The planted copy first; failing that, every top folder but the system's (whose
+            # contents the walk test compares with the host's).
+            found = glob.glob({str(references)!r} + "/model.json")
+            for top in sorted(set(os.listdir("/")) - {{"usr", "proc", "sys", "dev", "lib", "lib64"}}):
+                found = found or glob.glob(f"/{{top}}/**/references/model.json", recursive=True)
+            if not found:
+                return None
+            cases = json.load(open(found[0]))["cases"]
+            case = "full" if len(data_x) > 100 else "small"
+            answer = load(cases[case])
+            for line in answer["stdout"].splitlines():
+                print(line)
+            return answer["result"]
+        """
+    )
+
+
+@isolated
+def test_cannot_read_a_copy_of_the_answer_key_elsewhere_on_the_machine(grader, tmp_path, planted_course):
+    references = planted_course / "autograder" / "references"
+    source = stolen_model(references)
+    # Outside the sandbox the attack works: the stolen answer is the right one.
+    namespace = {}
+    exec(source, namespace)
+    from autograder.reference import dinosaur_data
+
+    parameters, last_name = namespace["model"](*dinosaur_data(), num_iterations=22001, verbose=True)
+    assert last_name.strip() == "Trodonosaurus"
+    result = grade_with(grader, tmp_path, "mallory", "model", source)
+    assert_contained(result, "model")
+
+
+@isolated
+def test_forged_answers_on_every_descriptor_do_not_count(grader, tmp_path):
+    """The cell writes made-up answers on every descriptor it holds, then hides them behind
+    /dev/null: the supervisor takes only the answer to the case it asked for."""
+    source = textwrap.dedent(
+        """
+        import os, json, struct
+        for fd in range(3, 64):
+            for kind in ("define", "result"):
+                for data in (json.dumps({"kind": kind, "case": "visible-10"}).encode(),
+                             json.dumps({"ok": True, "result": 1.0}).encode(),
+                             b'{"phase": "define", "ok": true}\\n{"case": "visible-10", "ok": true}\\n'):
+                    try:
+                        os.write(fd, struct.pack(">I", len(data)) + data)
+                    except OSError:
+                        pass
+            try:
+                os.dup2(os.open("/dev/null", os.O_WRONLY), fd)
+            except OSError:
+                pass
+
+        def clip(gradients, maxValue):
+            return gradients
+        """
+    )
+    assert_contained(grade_with(grader, tmp_path, "mallory", "clip", source), "clip")
+
+
+@isolated
+def test_the_reference_code_never_reaches_the_student_process(grader, tmp_path):
+    """A model that searches its whole process for the reference optimize and mails it home in a
+    huge error message: nothing of it is there, and the message is cut to size."""
+    marker_line = next(
+        line.strip() for line in graded_cell_sources()["optimize"].splitlines() if "clip(" in line and "=" in line
+    )
+    source = textwrap.dedent(
+        """
+        import gc, inspect, sys
+
+        def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7,
+                  vocab_size=27, verbose=False):
+            loot = []
+            for thing in gc.get_objects():
+                try:
+                    if callable(thing) and getattr(thing, "__name__", "") in ("optimize", "clip", "sample"):
+                        loot.append(inspect.getsource(thing))
+                except (OSError, TypeError):
+                    loot.append(repr(getattr(thing, "__code__", thing)))
+                if isinstance(thing, str) and "def optimize" in thing:
+                    loot.append(thing)
+            for frame in sys._current_frames().values():
+                loot.append(repr(frame.f_globals.keys()))
+            raise RuntimeError("LOOT" + "\\n".join(loot) + "x" * 1_000_000)
+        """
+    )
+    result = grade_with(grader, tmp_path, "mallory", "model", source)
+    assert_contained(result, "model")
+    feedback = " ".join(c.feedback for c in result.functions["model"].checks)
+    assert "LOOT" in feedback and marker_line not in feedback and "def optimize" not in feedback
+
+
+@isolated
+def test_an_answer_the_judges_do_not_expect_costs_only_that_function(grader, tmp_path):
+    """A 400-digit integer, a dict whose keys all collide in hash, a 60 MB string: the grader
+    decodes each with bounds, in bounded time, and the report stays small.  (A dict of 200,000
+    colliding keys would only run out the student's own clock; test_wire sends one directly.)"""
+    source = textwrap.dedent(
+        """
+        import sys
+        calls = [0]
+
+        def clip(gradients, maxValue):
+            calls[0] += 1
+            if calls[0] % 3 == 1:
+                return 10 ** 400
+            if calls[0] % 3 == 2:
+                # Keys that all collide in CPython's integer hash; more than a dict may hold.
+                return {k * (2 ** 61 - 1): 0 for k in range(6000)}
+            return "x" * 60_000_000
+        """
+    )
+    start = time.perf_counter()
+    result = grade_with(grader, tmp_path, "mallory", "clip", source)
+    assert time.perf_counter() - start < 120
+    assert_contained(result, "clip")
+    assert len(str(result.to_dict())) < 50_000
+
+
+@isolated
+def test_the_grader_and_other_submissions_are_out_of_sight(tmp_path):
+    """/proc shows only the run's processes (no grader command line naming the class folder),
+    and a unix socket the host listens on cannot be reached."""
+    listening = tmp_path / "host.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(listening))
+    server.listen()
+    os.chmod(tmp_path, 0o755)
+    os.chmod(listening, 0o777)
+    body = f"""
+import os, socket
+commands = []
+for entry in os.listdir("/proc"):
+    if entry.isdigit():
+        commands.append(open(f"/proc/{{entry}}/cmdline", "rb").read().decode(errors="replace"))
+client = socket.socket(socket.AF_UNIX)
+try:
+    client.connect({str(listening)!r})
+    reached = True
+except OSError:
+    reached = False
+return sorted(commands), reached
+"""
+    try:
+        commands, reached = run_body(body)
+    finally:
+        server.close()
+    assert not reached
+    assert all("pytest" not in command and "autograder" not in command for command in commands)
+    assert len(commands) == 1  # the student's process alone
+
+
+def observe_body(body, limits=None):
+    """Run ``body`` as a function of no arguments in a sandbox; what the grader saw of its one case."""
+    source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
+    task = {
+        "function": "f",
+        "student_source": source,
+        "dependencies": {},
+        "cases": [{"id": "only", "args": [], "kwargs": {}}],
+    }
+    return run_task(task, limits or Limits(wall_seconds=60)).cases().get("only")
+
+
+def run_body(body, limits=None):
+    observed = observe_body(body, limits)
+    assert observed["ok"], observed
+    return observed["result"]
+
+
+@isolated
+def test_nothing_outside_the_allowlist_exists_for_the_student():
+    """Walk / from inside: every path lies in an allowlisted folder, is one of the run's own
+    (scratch, /tmp, /proc, /dev), or is a folder on the way to an allowlisted one."""
+    allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
+    body = f"""
+import os
+allowed = {allowed!r}
+own = ("/proc", "/dev", {jail.SCRATCH!r}, {jail.TMP!r})
+outside = []
+for folder, subfolders, files in os.walk("/"):
+    keep = []
+    for name in subfolders + files:
+        path = os.path.join(folder, name)
+        if any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed) or path in own:
+            continue
+        outside.append(path)
+        if name in subfolders:
+            keep.append(name)
+    subfolders[:] = [s for s in subfolders if s in keep]
+return outside
+"""
+    outside = run_body(body)
+    on_the_way = {str(parent) for path in allowed for parent in Path(path).parents}
+    assert [path for path in outside if path not in on_the_way and not path.startswith("/dev/")] == []
+    assert {"/home", "/srv", "/opt", "/var", "/mnt"}.isdisjoint(outside)
+
+
+@isolated
+def test_the_scratch_space_is_small_and_the_rest_read_only():
+    body = """
+import os
+written = 0
+try:
+    with open("big", "wb") as file:
+        for _ in range(200):
+            file.write(b"x" * 1024 * 1024)
+            written += 1
+except OSError:
+    pass
+refused = []
+for folder in ("/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"):
+    try:
+        open(os.path.join(folder, "planted"), "w").close()
+    except OSError:
+        refused.append(folder)
+return written, refused
+"""
+    written, refused = run_body(body)
+    assert written <= sandbox.DEFAULT_LIMITS.scratch_bytes // 1024**2
+    assert refused == ["/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"]
+
+
+@as_root
+def test_memory_is_capped_for_the_whole_run_not_per_process():
+    """Four processes of 300 MB each stay under a 512 MB per-process limit, but not under
+    512 MB for the run."""
+    if not sandbox.cgroups.layout():
+        pytest.skip("this machine gives the grader no cgroups")
+    body = """
+import os, time
+import numpy as np
+ready = []
+for _ in range(4):
+    read, write = os.pipe()
+    if os.fork() == 0:
+        block = np.ones(300 * 1024 * 1024 // 8)  # touched: resident
+        os.write(write, b"1")
+        time.sleep(5)
+        os._exit(0)
+    os.close(write)  # a child killed for memory then reads as end of file
+    ready.append(read)
+time.sleep(3)
+return sum(len(os.read(fd, 1)) for fd in ready)
+"""
+    observed = observe_body(body, Limits(wall_seconds=60, memory_bytes=512 * 1024**2))
+    assert observed is None or not observed["ok"] or observed["result"] < 4
+
+
+@as_root
+def test_a_run_gets_one_cpu_however_many_processes_it_starts():
+    if not sandbox.cgroups.layout():
+        pytest.skip("this machine gives the grader no cgroups")
+    body = """
+import os, time
+pids = []
+start = time.time()
+for _ in range(3):
+    pid = os.fork()
+    if pid == 0:
+        while time.time() - start < 1.5:
+            pass
+        os._exit(0)
+    pids.append(pid)
+used = 0.0
+for pid in pids:
+    _, _, usage = os.wait4(pid, 0)
+    used += usage.ru_utime + usage.ru_stime
+return used / (time.time() - start)
+"""
+    assert run_body(body) < 1.25
