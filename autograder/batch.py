@@ -2,27 +2,26 @@
 
 Every finished submission is appended to ``OUT.json.partial.jsonl`` at once; a batch that is
 killed and started again regrades only what is not in there (same file, same references).
-The reports are written when the batch is done, each atomically.
+The reports are written when the batch is done, each atomically.  Nothing computed is lost to
+a full disk or a read-only folder: a failed append is noted and the batch goes on, and a report
+that cannot be written where asked is written to the grader's private folder instead
+(``BatchOutcome.undelivered`` says what went where).
 """
 
 import hashlib
 import json
 import threading
+import time
 import traceback
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .grading import Grader
 from .paths import REFERENCES_DIR
 from .report import SubmissionResult, write_reports
-from .submission import find_notebooks
-
-
-def file_digest(path):
-    try:
-        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    except OSError:
-        return "unreadable"
+from .submission import find_notebooks, read_regular_file, shown
 
 
 def references_digest():
@@ -81,7 +80,47 @@ def load_partial(path, references):
 
 def internal_error_result(path, student, error):
     """The grader itself failed on this submission: say so, never invent a grade."""
-    return SubmissionResult(str(path), student, {}, [f"internal grader error, please regrade: {error}"])
+    return SubmissionResult(shown(path), student, {}, [f"internal grader error, please regrade: {error}"])
+
+
+@dataclass
+class BatchOutcome:
+    results: list  # one SubmissionResult per notebook found, in order
+    undelivered: list = field(default_factory=list)  # sentences: what could not be written, and where it went
+    shared_ids: dict = field(default_factory=dict)  # student id -> the paths that claim it, when more than one
+
+
+def note_shared_ids(notebooks, results):
+    """Two notebooks that claim one student id are both reported, each told of the other."""
+    claims = defaultdict(list)
+    for (_, student), result in zip(notebooks, results, strict=True):
+        claims[student].append(result.path)
+    shared = {student: paths for student, paths in claims.items() if len(paths) > 1}
+    for result in results:
+        if result.student in shared:
+            note = f"{len(shared[result.student])} notebooks claim the student id {result.student}: " + ", ".join(
+                shared[result.student]
+            )
+            result.errors = [e for e in result.errors if not e.startswith(note.split(":")[0])] + [note]
+    return shared
+
+
+class ResumeFile:
+    """The ``.partial.jsonl`` file; a failed append (disk full) is noted, never fatal."""
+
+    def __init__(self, path, references):
+        self.path, self.references, self.lock, self.failure = path, references, threading.Lock(), None
+
+    def append(self, key, result):
+        line = json.dumps({"path": key[0], "digest": key[1], "references": self.references, "result": result.to_dict()})
+        with self.lock:
+            try:
+                with self.path.open("a") as file:
+                    file.write(line + "\n")
+            except OSError as error:
+                self.failure = (
+                    self.failure or f"the resume file {self.path} could not be appended to ({error.strerror})"
+                )
 
 
 def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None):
@@ -95,42 +134,46 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     references = references_digest()
     done = load_partial(partial_path, references) if not only else {}
     partial_path.touch()
-    lock = threading.Lock()
+    resume = ResumeFile(partial_path, references)
     results = {}
 
     def grade_one(path, student):
-        digest = file_digest(path)
-        key = (str(path), digest)
+        data, problem = read_regular_file(path)
+        key = (str(path), hashlib.sha256(data).hexdigest() if data is not None else problem)
         if key in done:
             return key, done[key], False
         try:
-            result = grader.grade(path, student, only=only)
+            result = grader.grade(path, student, only=only, data=data)
         except Exception as error:  # a bug of ours must not stop the class's batch
             result = internal_error_result(path, student, f"{type(error).__name__}: {error}")
             traceback.print_exc()
         return key, result, True
 
     with Progress(len(notebooks), progress) as bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = {pool.submit(grade_one, path, student): path for path, student in notebooks}
+        futures = [pool.submit(grade_one, path, student) for path, student in notebooks]
         for future in as_completed(futures):
             key, result, fresh = future.result()
             results[key[0]] = result
             if fresh and not only and not any(e.startswith("internal grader error") for e in result.errors):
-                with lock, partial_path.open("a") as file:
-                    file.write(
-                        json.dumps(
-                            {
-                                "path": key[0],
-                                "digest": key[1],
-                                "references": references,
-                                "result": result.to_dict(),
-                            }
-                        )
-                        + "\n"
-                    )
+                resume.append(key, result)
             bar.advance(f"{result.student}: {result.score:g}")
 
     ordered = [results[str(path)] for path, _ in notebooks]
-    write_reports(ordered, json_path, csv_path, gradescope_dir)
-    partial_path.unlink(missing_ok=True)
-    return ordered
+    outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered))
+    if resume.failure:
+        outcome.undelivered.append(resume.failure)
+    outcome.undelivered += write_reports(
+        ordered, json_path, csv_path, gradescope_dir, skip=set(outcome.shared_ids), rescue=rescue_folder
+    )
+    if not outcome.undelivered:
+        partial_path.unlink(missing_ok=True)
+    return outcome
+
+
+def rescue_folder():
+    """Where reports go when they cannot be written where asked: the grader's private folder."""
+    from .sandbox import private_cache
+
+    folder = private_cache() / "rescued" / time.strftime("%Y%m%d-%H%M%S")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder

@@ -2,7 +2,8 @@
 
 The CLI only parses arguments and dispatches; exit status 0 means the command did its job
 (whatever the students scored), 2 means it was used wrongly or could not start, 3 means some
-submissions could not be graded through no fault of theirs (listed on stderr; regrade them).
+submissions could not be graded through no fault of theirs (listed on stderr; regrade them),
+4 means a report could not be written where asked (stderr says where each went instead).
 """
 
 import argparse
@@ -51,7 +52,7 @@ def run_grade(args):
 
     print("sandbox: " + "; ".join(protections()), file=sys.stderr)
     try:
-        results = grade_batch(
+        outcome = grade_batch(
             args.paths,
             args.json,
             args.csv,
@@ -63,16 +64,27 @@ def run_grade(args):
     except (OSError, StaleReferences) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    results = outcome.results
     print_table(results)
     print(
         f"Wrote {args.json}"
         + (f", {args.csv}" if args.csv else "")
         + (f" and {args.gradescope}/<student>/results.json" if args.gradescope else "")
+        + (" (but see below)" if outcome.undelivered else "")
     )
+    for student, paths in outcome.shared_ids.items():
+        print(f"one student id, {len(paths)} notebooks (all in the reports, none sent to Gradescope): "
+              f"{student}: {', '.join(paths)}", file=sys.stderr)  # fmt: skip
     failed = [r for r in results if any(e.startswith("internal grader error") for e in r.errors)]
     for result in failed:
         print(f"not graded (regrade it): {result.path}: {result.errors[-1]}", file=sys.stderr)
-    return 3 if failed else 0
+    for sentence in outcome.undelivered:
+        print(f"error: {sentence}", file=sys.stderr)
+    if outcome.undelivered and any("nor rescued" in s for s in outcome.undelivered) and args.json:
+        from .report import to_json
+
+        print(to_json(results))  # the last place left: every grade computed, on standard output
+    return 4 if outcome.undelivered else 3 if failed else 0
 
 
 def main(argv=None):

@@ -14,7 +14,7 @@ from .expected import load_expected
 from .reference import graded_cell_sources
 from .report import CheckResult, FunctionResult, SubmissionResult
 from .sandbox import DEFAULT_LIMITS, Limits, run_task
-from .submission import read_submission
+from .submission import read_submission, shown
 
 HINTS = {
     "NameError": (
@@ -31,6 +31,20 @@ HINTS = {
 def compact(source):
     """A reference cell without its comments, as it is sent into a student's process."""
     return ast.unparse(ast.parse(source))
+
+
+def _pay_only_for_work(spec, results):
+    """Checks that do not stand alone keep their points only if a central check passed."""
+    central = [check.name for check in spec.checks if check.stands_alone]
+    if any(result.passed for result, check in zip(results, spec.checks, strict=True) if check.stands_alone):
+        return
+    for result, check in zip(results, spec.checks, strict=True):
+        if result.passed and not check.stands_alone:
+            result.points = 0.0
+            result.feedback = (
+                "passed, but a trivial answer passes it too: its points count once one of these passes: "
+                + "; ".join(central)
+            )
 
 
 class SandboxUnavailable(RuntimeError):
@@ -119,6 +133,7 @@ class Grader:
                     float(check.points),
                 )
             )
+        _pay_only_for_work(spec, checks)
         return FunctionResult(
             spec.name, float(sum(c.points for c in checks)), float(spec.points), checks, time.perf_counter() - start
         )
@@ -143,13 +158,14 @@ class Grader:
         checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
         return FunctionResult(spec.name, 0.0, float(spec.points), checks, time.perf_counter() - start)
 
-    def grade(self, path, student=None, only=None):
-        """Grade the notebook at ``path``; never raises for anything inside the notebook."""
-        submission = read_submission(path, student)
+    def grade(self, path, student=None, only=None, data=None):
+        """Grade the notebook at ``path`` (``data``: its bytes, when already read); never raises
+        for anything inside the notebook."""
+        submission = read_submission(path, student, data)
         functions = {}
         for name, spec in SPECS.items():
             if only and name not in only:
                 continue
             why = next((e for e in submission.errors if name in e or not submission.cells), None)
             functions[name] = self.grade_function(spec, submission.cells.get(name), why)
-        return SubmissionResult(str(path), submission.student, functions, list(submission.errors))
+        return SubmissionResult(shown(path), submission.student, functions, list(submission.errors))

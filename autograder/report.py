@@ -1,7 +1,9 @@
 """Grades as data, and the forms they are written in: JSON, CSV, Gradescope, a terminal table.
 
 Every file is written atomically (a temporary file renamed over the target), so a killed
-grader never leaves a half-written gradebook.
+grader never leaves a half-written gradebook.  What students control (ids, paths, messages)
+reaches readers as plain text: CSV cells cannot start a spreadsheet formula, and the terminal
+table shows names literally (no rich markup; control characters were escaped at intake).
 """
 
 import csv
@@ -9,6 +11,7 @@ import io
 import json
 import os
 import tempfile
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,13 +106,19 @@ def to_json(results):
     return json.dumps({"submissions": [r.to_dict() for r in results]}, indent=2) + "\n"
 
 
+def spreadsheet_text(value):
+    """A text cell no spreadsheet runs as a formula (OWASP's advice: a leading quote)."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def to_csv(results):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "errors"])
     for r in results:
         scores = [r.functions[name].score if name in r.functions else "" for name in GRADED_FUNCTIONS]
-        writer.writerow([r.student, r.path, *scores, r.score, MAX_SCORE, "; ".join(r.errors)])
+        texts = [spreadsheet_text(t) for t in (r.student, r.path, "; ".join(r.errors))]
+        writer.writerow([texts[0], texts[1], *scores, r.score, MAX_SCORE, texts[2]])
     return buffer.getvalue()
 
 
@@ -132,19 +141,47 @@ def to_gradescope(result):
     return json.dumps({"score": result.score, "output": output, "tests": tests}, indent=2) + "\n"
 
 
-def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None):
+def folder_name(student):
+    """A single, safe folder name for a student id (ids may hold "/", or be ".." as a file's stem)."""
+    quoted = urllib.parse.quote(student, safe=" ")
+    return "%2E" + quoted[1:] if quoted.startswith(".") else quoted
+
+
+def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, skip=(), rescue=None):
+    """Write the reports asked for (Gradescope's for every student id not in ``skip``).  A report
+    that cannot be written is written into the folder ``rescue()`` gives instead; returns a
+    sentence for each, saying where it went."""
+    reports = []
     if json_path:
-        write_atomically(json_path, to_json(results))
+        reports.append((Path(json_path), Path(Path(json_path).name), to_json(results)))
     if csv_path:
-        write_atomically(csv_path, to_csv(results))
-    if gradescope_dir:
-        for result in results:
-            write_atomically(Path(gradescope_dir) / result.student / "results.json", to_gradescope(result))
+        reports.append((Path(csv_path), Path(Path(csv_path).name), to_csv(results)))
+    for result in results if gradescope_dir else []:
+        if result.student not in skip:
+            relative = Path("gradescope") / folder_name(result.student) / "results.json"
+            reports.append((Path(gradescope_dir) / relative.relative_to("gradescope"), relative, to_gradescope(result)))
+    undelivered, folder = [], None
+    for target, relative, text in reports:
+        try:
+            write_atomically(target, text)
+            continue
+        except OSError as error:
+            problem = f"{target} could not be written ({error.strerror or error})"
+        try:
+            folder = folder or (rescue() if rescue else None)
+            if folder is None:
+                raise OSError("no folder to rescue it to")
+            write_atomically(folder / relative, text)
+            undelivered.append(f"{problem}; it was written to {folder / relative} instead")
+        except OSError as error:
+            undelivered.append(f"{problem}, nor rescued ({error})")
+    return undelivered
 
 
 def table(results):
     """A rich Table: one row per submission, a column per function."""
     from rich.table import Table
+    from rich.text import Text
 
     grid = Table(title="Dinosaurus Island — grades", show_lines=False)
     grid.add_column("student")
@@ -158,5 +195,5 @@ def table(results):
             f = r.functions.get(name)
             cells.append("" if f is None else f"{f.score:g}/{f.max_score:g}")
         notes = "; ".join(r.errors[:2]) + (" …" if len(r.errors) > 2 else "")
-        grid.add_row(r.student, *cells, f"{r.score:g}", notes)
+        grid.add_row(Text(r.student), *cells, f"{r.score:g}", Text(notes))  # Text: shown as written, never as markup
     return grid

@@ -232,7 +232,8 @@ class Supervisor:
         self.channel, self.emit, self.limits, self.refcall, self.wire = channel, emit, limits, refcall, wire
 
     def header(self):
-        return json.loads(self.refcall.recv_frame(self.channel, self.refcall.MAX_CALL_FRAME))
+        refcall = self.refcall
+        return json.loads(refcall.recv_frame(self.channel, refcall.MAX_CALL_FRAME, spin=refcall.SPIN_SECONDS))
 
     def body(self):
         return self.refcall.recv_frame(self.channel, self.limits["result_bytes"]).decode("utf-8", "replace")

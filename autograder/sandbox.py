@@ -309,11 +309,26 @@ def shutdown_server():
             _SERVER.pop().stop()
 
 
-def _prepare_scratch():
-    """The run's folder on the host: the mount point of its new root (or, unisolated, its cwd)."""
-    scratch = Path(tempfile.mkdtemp(prefix="dino-sandbox-"))
-    (scratch / "root").mkdir()
-    return scratch
+def _start(student, limits, uid, groups, child_ends):
+    """Start the run: its scratch folder (the mount point of its new root, or, unisolated, its
+    cwd) is made inside the process server's folder, which the server removes when it ends, so
+    a grader killed mid-run leaves no folder behind.  Tried once more, on a new server, if the
+    running one has died.  Returns (pid, reply socket, scratch folder, the task's first frame)."""
+    mode = isolation_mode()
+    for attempt in range(2):
+        server = fork_server()
+        scratch = Path(tempfile.mkdtemp(prefix="run-", dir=server.home))
+        (scratch / "root").mkdir()
+        first = frame({"sandbox": sandbox_config(limits, scratch / "root", uid, groups), "student": student})
+        home = SCRATCH_HOME if mode != "none" else str(scratch / "root")
+        try:
+            pid, reply = server.spawn(scratch / "root", clean_environment(home), *child_ends)
+            return pid, reply, scratch, first
+        except OSError:
+            shutil.rmtree(scratch, ignore_errors=True)
+            if attempt or server.alive():
+                raise
+    raise AssertionError("unreachable")
 
 
 def _drain(stream, keep, sink):
@@ -354,17 +369,6 @@ def _wait(reply, seconds):
     return json.loads(answer) if answer else {"exit_code": None}
 
 
-def _spawn(*args):
-    """ForkServer.spawn, trying once more with a new server if the one running has died."""
-    server = fork_server()
-    try:
-        return server.spawn(*args)
-    except OSError:
-        if server.alive():
-            raise
-        return fork_server().spawn(*args)
-
-
 def frame(value):
     data = wire.dumps(value).encode()
     return len(data).to_bytes(4, "big") + data
@@ -391,7 +395,6 @@ def run_task(task, limits=DEFAULT_LIMITS):
     anything the student's code does."""
     mode = isolation_mode()
     uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if mode == "root" else None
-    scratch = _prepare_scratch()
     groups = cgroups.create(limits.memory_bytes, limits.processes, limits.cpus) if mode == "root" else []
     student = {
         "function": task["function"],
@@ -401,19 +404,17 @@ def run_task(task, limits=DEFAULT_LIMITS):
         "dependencies": sorted(task.get("dependencies", {})),
         "draws_random": [name for name in task.get("dependencies", {}) if name in DRAWS_RANDOM],
     }
-    first = frame({"sandbox": sandbox_config(limits, scratch / "root", uid, groups), "student": student})
     second = frame(dict(task.get("dependencies", {})))  # read by the supervisor only after it forks
     outcome = Outcome()
     pipes = {name: os.pipe() for name in ("stdin", "output", "result")}  # (read end, write end)
     start = time.perf_counter()
     child_ends = (pipes["stdin"][0], pipes["output"][1], pipes["result"][1])
     try:
-        home = SCRATCH_HOME if mode != "none" else str(scratch / "root")
-        pid, reply = _spawn(scratch / "root", clean_environment(home), *child_ends)
+        pid, reply, scratch, first = _start(student, limits, uid, groups, child_ends)
     except BaseException:
         for fd in (pipes["stdin"][1], pipes["output"][0], pipes["result"][0]):
             os.close(fd)
-        _clean_up(scratch, groups)
+        _clean_up(None, groups)
         raise
     finally:
         for fd in child_ends:
@@ -455,11 +456,11 @@ SCRATCH_HOME = "/sandbox"  # the student's home and working folder, inside its r
 
 
 def _feed(fd, data):
-    with os.fdopen(fd, "wb") as stdin:
-        try:
+    try:
+        with os.fdopen(fd, "wb") as stdin:
             stdin.write(data)
-        except (BrokenPipeError, OSError):
-            pass
+    except OSError:  # the run ended before it read its task
+        pass
 
 
 def _read_events(stream, results):
@@ -474,7 +475,8 @@ def _read_events(stream, results):
 
 
 def _clean_up(scratch, groups):
-    shutil.rmtree(scratch, ignore_errors=True)
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
     cgroups.remove(groups)
 
 

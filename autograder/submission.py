@@ -4,18 +4,30 @@ Cells are found by their nbgrader ``grade_id`` first; when the metadata was lost
 pasted into a new notebook, another editor), by the ``# UNQ_C1``…``# UNQ_C4`` marker lines;
 last, by a cell that defines the function.  Extra cells, prints, moved or duplicated cells
 do not stop grading: every problem becomes a sentence in ``errors``.
+
+Submitted files are hostile until read: only regular files are opened (never through a link,
+never a FIFO or a device), at most ``MAX_BYTES`` of them, and folders are searched without
+following links, to a bounded depth.  Student ids come from the documented layout only, and
+file names stay bytes until shown, then are shown escaped (``shown``).
 """
 
 import json
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK
 
 MARKERS = {f"UNQ_C{i}": name for i, name in enumerate(GRADED_FUNCTIONS, start=1)}
-MARKER_LINE = re.compile(r"^\s*#\s*(UNQ_C[1-4])\b", re.M)
-MAX_BYTES = 100 * 1024**2
+# Only spaces and tabs around the "#": a pattern whose \s can cross lines takes quadratic time
+# on a cell of a million empty lines.
+MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(UNQ_C[1-4])\b", re.M)
+MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
+MAX_CELLS = 5000
+MAX_FOLDER_DEPTH = 8  # below a folder given to the grader; nbgrader's layout needs 2
+MAX_NOTEBOOKS = 50_000
 
 
 @dataclass
@@ -26,15 +38,30 @@ class Submission:
     errors: list = field(default_factory=list)
 
 
-def student_id(path):
-    """nbgrader's submitted/<student>/<assignment>/x.ipynb gives <student>; a notebook under its
-    usual name gives its folder's name; any other notebook gives its own name."""
+def shown(text):
+    """``text`` (a name from the file system: undecodable bytes are kept as surrogates) as
+    printable text: undecodable bytes and control characters (ANSI escapes) as backslash codes."""
+    text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def student_id(path, root=None):
+    """The id the documented layout gives a notebook found under the folder ``root`` (or named
+    on its own, ``root=None``): nbgrader's ``[submitted/]<student>/<assignment>/x.ipynb`` gives
+    <student>; ``<student>/Dinosaurus_Island.ipynb`` gives <student>; a notebook directly in
+    ``root`` gives its own name.  Anything else, e.g. a notebook nested inside another
+    student's folder, gets its whole path below ``root`` as its id, which no student can claim."""
     path = Path(path)
-    if path.parent.name == ASSIGNMENT and path.parent.parent.name:
-        return path.parent.parent.name
-    if path.name == NOTEBOOK and path.parent.name:
-        return path.parent.name
-    return path.stem
+    depth = len(path.relative_to(root).parts) if root is not None else 1
+    if root is not None and path.relative_to(root).parts[0] == "submitted":
+        depth -= 1
+    if path.parent.name == ASSIGNMENT and path.parent.parent.name and (root is None or depth == 3):
+        return shown(path.parent.parent.name)
+    if path.name == NOTEBOOK and path.parent.name and (root is None or depth == 2):
+        return shown(path.parent.name)
+    if depth <= 1:
+        return shown(path.stem)
+    return shown(path.relative_to(root).with_suffix(""))
 
 
 def code_cells(notebook):
@@ -51,25 +78,69 @@ def code_cells(notebook):
             yield index, source, nbgrader.get("grade_id")
 
 
-def load_notebook(path):
-    """The notebook as a dict, or a sentence saying why it cannot be read."""
-    path = Path(path)
+FILE_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
+              stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFDIR: "a folder"}  # fmt: skip
+
+
+def read_regular_file(path, limit=MAX_BYTES):
+    """(bytes, None) for a regular file of at most ``limit`` bytes, else (None, why not).
+    Never follows a link and never opens anything but a regular file (a FIFO would block,
+    a device could be endless)."""
+    name = shown(Path(path).name)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            return None, f"{path.name} is larger than {MAX_BYTES // 1024**2} MB"
-        text = path.read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return None, f"{path.name} cannot be read: {error}"
+        before = os.lstat(path)
+        if not stat.S_ISREG(before.st_mode):
+            kind = FILE_KINDS.get(stat.S_IFMT(before.st_mode), "not a regular file")
+            return None, f"{name} is {kind}; only regular files are graded"
+        if before.st_size > limit:
+            return None, f"{name} is larger than {limit // 1024**2} MB"
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(descriptor, "rb") as file:
+            opened = os.fstat(descriptor)
+            if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino) or not stat.S_ISREG(opened.st_mode):
+                return None, f"{name} changed while it was being read"
+            data = file.read(limit + 1)
+    except OSError as error:
+        return None, f"{name} cannot be read: {error.strerror}"
+    if len(data) > limit:
+        return None, f"{name} is larger than {limit // 1024**2} MB"
+    return data, None
+
+
+def load_notebook(path, data=None):
+    """The notebook as a dict (nbformat 4; older versions upgraded by nbformat), or a sentence
+    saying why it cannot be read.  ``data``: the file's bytes, when already read."""
+    name = shown(Path(path).name)
+    if data is None:
+        data, problem = read_regular_file(path)
+        if problem:
+            return None, problem
     try:
-        notebook = json.loads(text)
+        notebook = json.loads(data.decode("utf-8-sig"))  # -sig: a byte-order mark is allowed
+    except UnicodeDecodeError:
+        return None, f"{name} is not UTF-8 text: is it a notebook?"
     except json.JSONDecodeError as error:
-        return (
-            None,
-            f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}): is it a notebook?",
-        )
+        return None, f"{name} is not valid JSON (line {error.lineno}, column {error.colno}): is it a notebook?"
+    except RecursionError:
+        return None, f"{name} is nested too deeply to be a notebook"
+    if isinstance(notebook, dict) and isinstance(notebook.get("nbformat"), int) and notebook["nbformat"] < 4:
+        notebook = upgraded(data.decode("utf-8-sig"))
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
-        return None, f"{path.name} is JSON but not a Jupyter notebook (it has no list of cells)"
+        return None, f"{name} is JSON but not a Jupyter notebook (it has no list of cells)"
+    if len(notebook["cells"]) > MAX_CELLS:
+        return None, f"{name} has {len(notebook['cells'])} cells (at most {MAX_CELLS} are read)"
     return notebook, None
+
+
+def upgraded(text):
+    """An nbformat-3 notebook (cells in worksheets, sources as lists of lines) as nbformat 4,
+    read and converted by nbformat itself."""
+    import nbformat
+
+    try:
+        return nbformat.reads(text, as_version=4)
+    except Exception:  # noqa: BLE001 -- a broken old notebook is reported as not a notebook
+        return None
 
 
 def find_graded_cells(notebook):
@@ -82,7 +153,7 @@ def find_graded_cells(notebook):
         for marker in MARKER_LINE.findall(source):
             by_marker.setdefault(MARKERS[marker], []).append((index, source))
         for name in GRADED_FUNCTIONS:
-            if re.search(rf"^def\s+{name}\s*\(", source, re.M):
+            if re.search(rf"^def[ \t]+{name}[ \t]*\(", source, re.M):
                 by_def.setdefault(name, []).append((index, source))
     for name in GRADED_FUNCTIONS:
         for how, found in (("grade_id", by_id), ("marker line", by_marker), ("definition", by_def)):
@@ -98,10 +169,10 @@ def find_graded_cells(notebook):
     return cells, errors
 
 
-def read_submission(path, student=None):
+def read_submission(path, student=None, data=None):
     path = Path(path)
     submission = Submission(path, student or student_id(path))
-    notebook, problem = load_notebook(path)
+    notebook, problem = load_notebook(path, data)
     if problem:
         submission.errors.append(problem)
         return submission
@@ -110,16 +181,36 @@ def read_submission(path, student=None):
 
 
 def find_notebooks(paths):
-    """(path, student) for each notebook named or found below the folders named, sorted."""
+    """(path, student) for each notebook named, or found below the folders named, in order.
+    Folders are searched without following links, at most ``MAX_FOLDER_DEPTH`` deep; every
+    entry named ``*.ipynb`` is listed whatever it is, so that a link or a FIFO is reported
+    (``read_regular_file`` refuses it) rather than silently skipped."""
     found = []
     for given in paths:
         given = Path(given)
-        if not given.exists():
+        if not given.exists() and not given.is_symlink():
             raise FileNotFoundError(f"no such file or folder: {given}")
         if given.is_dir():
-            for path in sorted(given.rglob("*.ipynb")):
-                if ".ipynb_checkpoints" not in path.parts:
-                    found.append(path)
+            found += [(path, student_id(path, given)) for path in _search(given, 0)]
         else:
-            found.append(given)
-    return [(path, student_id(path)) for path in found]
+            found.append((given, student_id(given)))
+        if len(found) > MAX_NOTEBOOKS:
+            raise OSError(f"more than {MAX_NOTEBOOKS} notebooks under {given}: grade the class in parts")
+    return found
+
+
+def _search(folder, depth):
+    try:
+        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    notebooks = []
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            if depth < MAX_FOLDER_DEPTH and entry.name != ".ipynb_checkpoints":
+                notebooks += _search(Path(entry.path), depth + 1)
+        elif entry.name.endswith(".ipynb"):
+            notebooks.append(Path(entry.path))
+        if len(notebooks) > MAX_NOTEBOOKS:
+            break
+    return notebooks

@@ -65,9 +65,9 @@ def batch(folder):
 
     out = Path(folder) / "out" / "grades.json"
     start = time.perf_counter()
-    results = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False)
+    outcome = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False)
     shutdown_server()
-    return time.perf_counter() - start, {"scores": sorted({r.score for r in results})}
+    return time.perf_counter() - start, {"scores": sorted({r.score for r in outcome.results})}
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ class Check:
     # True when the judge reads only what was recorded before the student's code failed
     # (the calls it made), so it can still tell what was right about a run that crashed.
     tolerates_errors: bool = False
+    # False for a check that some trivial answer passes (right shapes, a final newline, the
+    # right learning rate on junk calls): its points count only when a check that stands
+    # alone, one of the function's central result, passes too.
+    stands_alone: bool = True
 
 
 @dataclass(frozen=True)

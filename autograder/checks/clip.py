@@ -106,8 +106,8 @@ SPEC = FunctionSpec(
     dependencies=(),
     cases=cases,
     checks=(
-        Check("returns all five gradients with their shapes", 2, ALL, returns_all_gradients),
-        Check("every gradient lies in [-maxValue, maxValue]", 8, ALL, within_bounds),
+        Check("returns all five gradients with their shapes", 2, ALL, returns_all_gradients, stands_alone=False),
+        Check("every gradient lies in [-maxValue, maxValue]", 8, ALL, within_bounds, stands_alone=False),
         Check(
             "values are clipped element-wise, the rest unchanged",
             4,
@@ -115,6 +115,6 @@ SPEC = FunctionSpec(
             exact_values,
         ),
         Check("uses maxValue for any bound", 4, ALL, uses_max_value),
-        Check("leaves the gradients passed in unchanged", 2, ALL, leaves_input_alone),
+        Check("leaves the gradients passed in unchanged", 2, ALL, leaves_input_alone, stands_alone=False),
     ),
 )

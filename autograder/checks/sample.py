@@ -131,7 +131,7 @@ SPEC = FunctionSpec(
     dependencies=(),
     cases=cases,
     checks=(
-        Check("returns indices that end with the newline", 4, ALL, ends_with_newline),
+        Check("returns indices that end with the newline", 4, ALL, ends_with_newline, stands_alone=False),
         Check("stops after 50 characters and appends the newline", 5, ("never-newline", "flat"), stops_at_fifty),
         Check(
             "draws the expected characters",

@@ -63,15 +63,16 @@ def test_does_grade_write_json_csv_and_gradescope_with_the_promised_keys(course,
             assert set(function) >= {"score", "max_score", "checks"}
             for check in function["checks"]:
                 assert set(check) >= {"name", "passed", "feedback"}
-    assert students["alice"]["score"] == 50 and students["bob"]["score"] == 34 and students["carol"]["score"] == 0
+    # bob's clip changes nothing (np.clip without out=): 0 of 20 by the rubric; sample 30 of 30.
+    assert students["alice"]["score"] == 50 and students["bob"]["score"] == 30 and students["carol"]["score"] == 0
     assert students["carol"]["errors"]
 
     rows = list(csv.DictReader((out / "g.csv").open()))
     assert [r["student"] for r in rows] == ["alice", "bob", "carol"]
-    assert rows[1]["clip"] == "4.0" and rows[1]["sample"] == "30.0"
+    assert rows[1]["clip"] == "0.0" and rows[1]["sample"] == "30.0"
 
     gradescope = json.loads((out / "gs" / "bob" / "results.json").read_text())
-    assert gradescope["score"] == 34
+    assert gradescope["score"] == 30
     assert all(set(t) >= {"name", "score", "max_score", "output"} for t in gradescope["tests"])
     assert not list(out.rglob("*.tmp")) and not list(out.glob("*.partial.jsonl"))
 
@@ -97,11 +98,11 @@ def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypa
     real_grade = batch.Grader.grade
     calls = []
 
-    def grade_then_die(self, path, student=None, only=None):
+    def grade_then_die(self, path, student=None, only=None, data=None):
         calls.append(student)
         if len(calls) == 2:
             raise KeyboardInterrupt  # the instructor's Ctrl-C, or the machine going down
-        return real_grade(self, path, student, only)
+        return real_grade(self, path, student, only, data)
 
     monkeypatch.setattr(batch.Grader, "grade", grade_then_die)
     with pytest.raises(KeyboardInterrupt):
@@ -114,9 +115,11 @@ def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypa
     monkeypatch.setattr(
         batch.Grader,
         "grade",
-        lambda self, path, student=None, only=None: calls.append(student) or real_grade(self, path, student, only),
+        lambda self, path, student=None, only=None, data=None: (
+            calls.append(student) or real_grade(self, path, student, only, data)
+        ),
     )
-    results = batch.grade_batch([course], out, jobs=1, progress=False)
+    results = batch.grade_batch([course], out, jobs=1, progress=False).results
     assert calls == ["bob", "carol"]
     assert [r.student for r in results] == ["alice", "bob", "carol"]
     assert json.loads(out.read_text())["submissions"][0]["score"] == 100

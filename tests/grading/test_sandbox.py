@@ -307,7 +307,17 @@ task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "depend
 assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"]["ok"]
 server = sandbox.fork_server()
 print(server.process.pid, server.home, flush=True)
-os._exit(0)  # no atexit, no stop(): as if the grader had been killed
+task["student_source"] = "import time\\ndef f():\\n    time.sleep(30)\\n"
+import threading
+threading.Thread(target=sandbox.run_task, args=(task, sandbox.Limits(wall_seconds=30)), daemon=True).start()
+import time
+for _ in range(500):
+    if any(server.home.glob("run-*")):  # the run's scratch folder, under the server's
+        break
+    time.sleep(0.01)
+else:
+    sys.exit("no scratch folder under the process server's folder")
+os._exit(0)  # mid-run, no atexit, no stop(): as if the grader had been killed
 """
     done = subprocess.run(
         [sys.executable, "-c", grader], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=120, check=True

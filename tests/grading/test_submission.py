@@ -43,4 +43,4 @@ def test_is_an_unreadable_file_an_error_not_an_exception(tmp_path):
     path = tmp_path / "binary.ipynb"
     path.write_bytes(b"\xff\xfe\x00")
     submission = read_submission(path)
-    assert submission.cells == {} and "cannot be read" in submission.errors[0]
+    assert submission.cells == {} and "not UTF-8 text" in submission.errors[0]
