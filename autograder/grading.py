@@ -33,6 +33,17 @@ def compact(source):
     return ast.unparse(ast.parse(source))
 
 
+def own_versions(spec, cells, graded):
+    """The student's cells for the functions ``spec`` calls, if every one of them was graded
+    in this submission with full marks; else None."""
+    if not spec.dependencies:
+        return None
+    for name in spec.dependencies:
+        if name not in graded or graded[name].score != graded[name].max_score or name not in cells:
+            return None
+    return {name: cells[name] for name in spec.dependencies}
+
+
 def _pay_only_for_work(spec, results):
     """Checks that do not stand alone keep their points only if a central check passed."""
     central = [check.name for check in spec.checks if check.stands_alone]
@@ -78,20 +89,37 @@ class Grader:
         reference_seconds = self.expected.seconds.get(spec.name, 0.0)
         return max(spec.floor_seconds, 4.0 * reference_seconds) * self.time_scale + 10.0
 
-    def task(self, spec, source):
+    def task(self, spec, source, own=None):
+        """What one run gets: the graded cell, and either the reference versions of the functions
+        it calls (served from outside the student's process) or, ``own``, the student's."""
         return {
             "function": spec.name,
             "student_source": source,
-            "dependencies": {dep: self.dependencies[dep] for dep in spec.dependencies},
+            "dependencies": {} if own else {dep: self.dependencies[dep] for dep in spec.dependencies},
+            "own_dependencies": own or {},
             "cases": [case.as_task() for case in self.cases[spec.name]],
         }
 
-    def grade_function(self, spec, source, why_missing=None):
+    def grade_function(self, spec, source, why_missing=None, own=None):
+        """The function's checks.  ``own``: the student's versions of the functions it calls,
+        given only when each of them passed every one of its checks.  They are tried first,
+        in the student's process, with no call crossing to the references (22,001 remote
+        calls of optimize cost ~2 canonical runs); the calls the checks read are then noted by
+        the student's process, so this grade is kept only if it is full marks, which needs
+        every result right, the 22,001-step training's weights included.  Anything less is
+        graded again, the usual way, with the references: that grade stands."""
+        if own and source is not None:
+            first = self._grade_once(spec, source, why_missing, own)
+            if first.score == spec.points:
+                return first
+        return self._grade_once(spec, source, why_missing)
+
+    def _grade_once(self, spec, source, why_missing=None, own=None):
         start = time.perf_counter()
         if source is None:
             return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
         limits = Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds(spec)})
-        outcome = run_task(self.task(spec, source), limits)
+        outcome = run_task(self.task(spec, source, own), limits)
         if outcome.isolation() is None and not outcome.timed_out and outcome.define_error() is None:
             detail = outcome.output[-300:] or "no output"
             raise SandboxUnavailable(f"the sandbox never started (exit code {outcome.exit_code}): {detail}")
@@ -134,8 +162,10 @@ class Grader:
                 )
             )
         _pay_only_for_work(spec, checks)
+        called = ("own" if own else "reference") if spec.dependencies else None
+        seconds = time.perf_counter() - start
         return FunctionResult(
-            spec.name, float(sum(c.points for c in checks)), float(spec.points), checks, time.perf_counter() - start
+            spec.name, float(sum(c.points for c in checks)), float(spec.points), checks, seconds, called
         )
 
     def _why_missing(self, spec, outcome, limits):
@@ -167,5 +197,6 @@ class Grader:
             if only and name not in only:
                 continue
             why = next((e for e in submission.errors if name in e or not submission.cells), None)
-            functions[name] = self.grade_function(spec, submission.cells.get(name), why)
+            own = own_versions(spec, submission.cells, functions)
+            functions[name] = self.grade_function(spec, submission.cells.get(name), why, own)
         return SubmissionResult(shown(path), submission.student, functions, list(submission.errors))

@@ -45,19 +45,23 @@ class FunctionResult:
     max_score: float
     checks: list
     seconds: float = 0.0
+    # Whose versions of the other graded functions it called: "reference" or "own" (the
+    # student's, kept only when they gave full marks; see Grader.grade_function); None if none.
+    called: str | None = None
 
     def to_dict(self):
         return {
             "score": self.score,
             "max_score": self.max_score,
             "seconds": round(self.seconds, 3),
+            "called": self.called,
             "checks": [c.to_dict() for c in self.checks],
         }
 
     @classmethod
     def from_dict(cls, name, data):
         checks = [CheckResult(**c) for c in data["checks"]]
-        return cls(name, data["score"], data["max_score"], checks, data.get("seconds", 0.0))
+        return cls(name, data["score"], data["max_score"], checks, data.get("seconds", 0.0), data.get("called"))
 
 
 @dataclass

@@ -402,6 +402,7 @@ def run_task(task, limits=DEFAULT_LIMITS):
         "cases": task["cases"],
         "stdout_limit": limits.stdout_per_case,
         "dependencies": sorted(task.get("dependencies", {})),
+        "own_dependencies": task.get("own_dependencies", {}),
         "draws_random": [name for name in task.get("dependencies", {}) if name in DRAWS_RANDOM],
     }
     second = frame(dict(task.get("dependencies", {})))  # read by the supervisor only after it forks
@@ -448,7 +449,7 @@ def run_task(task, limits=DEFAULT_LIMITS):
     outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
     outcome.output = bytes(output.get("data", b"")).decode("utf-8", "replace")
     outcome.output_dropped = output.get("dropped", 0)
-    _read_outcome(results["lines"], outcome)
+    _read_outcome(results["lines"], outcome, calls_from_student=bool(task.get("own_dependencies")))
     return outcome
 
 
@@ -480,7 +481,7 @@ def _clean_up(scratch, groups):
     cgroups.remove(groups)
 
 
-def _read_outcome(lines, outcome):
+def _read_outcome(lines, outcome, calls_from_student=False):
     """Turn the supervisor's events into the Outcome's messages, decoding (with bounds) what
     came from the student's process: a bad answer fails its case, never the grader."""
     for line in lines:
@@ -505,6 +506,9 @@ def _read_outcome(lines, outcome):
         elif "case" in event:
             message = {"case": event["case"], **_student_message(event.get("body", ""))}
             message["calls"] = event.get("calls", {})  # noted by the supervisor: trusted
+            if calls_from_student:  # noted in the student's process: see Grader.grade_function
+                message["calls"] = message.pop("student_calls", {})
+            message.pop("student_calls", None)
             message["seconds"] = message.pop("seconds")  # last, as in the stored references
             outcome.messages.append(message)
 
@@ -539,6 +543,9 @@ def _student_message(body):
     cleaned["stdout_dropped"] = dropped if isinstance(dropped, int) else 0
     seconds = message.get("seconds", 0.0)
     cleaned["seconds"] = seconds if isinstance(seconds, float) else 0.0
+    calls = message.get("calls")
+    if isinstance(calls, dict) and all(isinstance(v, dict) for v in calls.values()):
+        cleaned["student_calls"] = calls
     return cleaned
 
 

@@ -188,3 +188,45 @@ def test_is_a_missing_graded_cell_zero_for_that_function_only(grader, tmp_path):
     result = grader.grade(path, only=("clip", "sample"))
     assert result.functions["sample"].score == 0 and result.functions["clip"].score == 20
     assert any("no cell for sample" in e for e in result.errors)
+
+
+# ------------------------------------------------------------------ own versions first
+
+
+def test_is_a_correct_model_graded_with_the_students_own_functions(grader, tmp_path):
+    """All of clip, sample and optimize passed: model runs with them, no call leaves its process."""
+    path = factory.write(factory.notebook(), tmp_path / "x.ipynb")
+    result = grader.grade(path)
+    assert result.score == 100
+    assert result.functions["model"].called == "own" and result.functions["optimize"].called == "own"
+
+
+def test_is_model_graded_with_the_references_when_one_of_its_helpers_failed(grader, tmp_path):
+    path = factory.write(factory.notebook({"optimize": styles.OPTIMIZE_NO_CLIP}), tmp_path / "x.ipynb")
+    result = grader.grade(path)
+    assert result.functions["optimize"].score < 20
+    assert result.functions["model"].called == "reference" and result.functions["model"].score == 30
+
+
+FORGE_RECORDS = """\
+    import gc
+    for thing in gc.get_objects():  # the recorders that note calls to the student's own optimize
+        if type(thing).__name__ == "Recorder":
+            for summary in thing.calls.values():
+                if isinstance(summary, dict) and "learning_rate" in summary:
+                    summary["learning_rate"] = 0.01
+"""
+
+
+def test_are_calls_forged_in_the_students_process_never_counted(grader, tmp_path):
+    """A model trained with the wrong rate that rewrites what its process noted: the try with
+    its own functions is not full marks, so the references grade it, as without the forgery."""
+    forged = styles.MODEL_RATE.replace(
+        "    return parameters, last_dino_name", FORGE_RECORDS + "    return parameters, last_dino_name"
+    )
+    assert forged != styles.MODEL_RATE
+    honest = grader.grade(factory.write(factory.notebook({"model": styles.MODEL_RATE}), tmp_path / "a.ipynb"))
+    cheat = grader.grade(factory.write(factory.notebook({"model": forged}), tmp_path / "b.ipynb"))
+    assert cheat.functions["model"].called == "reference"
+    assert cheat.functions["model"].score == honest.functions["model"].score < 30
+    assert not next(c for c in cheat.functions["model"].checks if "learning rate" in c.name).passed
