@@ -3,7 +3,10 @@
 (a) the canonical 22,001-iteration run through utils and the reference solution;
 (b) the same training written the usual way (np.dot, np.tanh, np.exp), bench/baseline.py;
 (c) the autograder grading one correct submission;
-(d) a batch of 8 copies of it with --jobs 2.
+(d) a batch of 8 copies of it with --jobs 2;
+(e) grading one submission whose model is wrong (learning rate 0.05): its model is run twice,
+    first with the student's own helpers, then with the references served from outside the
+    student's process (22,001 remote calls of optimize).  Reported, with no target.
 Each is timed in a fresh process, REPEAT times, in rounds (a, b, c, d, then again), so that a
 slow spell of the machine touches every measurement alike; medians are compared.  Targets:
 a/b <= 0.5 (with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6.
@@ -55,14 +58,22 @@ def main(argv=None):
 
     sys.path.insert(0, str(ROOT / "tests" / "grading"))
     import factory
+    import styles
 
     work = Path(tempfile.mkdtemp(prefix="dino-bench-"))
     one = factory.write(factory.notebook(), work / "one" / "correct.ipynb")
     for i in range(8):
         shutil.copy(one, factory.write(factory.notebook(), work / "batch" / "submissions" / f"s{i}.ipynb"))
+    wrong = factory.write(factory.notebook({"model": styles.MODEL_RATE}), work / "wrong" / "wrong_model.ipynb")
 
     print("timing (each in a fresh process):")
-    plan = {"a": ("canonical",), "b": ("baseline",), "c": ("grade", one), "d": ("batch", work / "batch")}
+    plan = {
+        "a": ("canonical",),
+        "b": ("baseline",),
+        "c": ("grade", one),
+        "d": ("batch", work / "batch"),
+        "e": ("grade", wrong),
+    }
     runs = interleaved(plan, args.repeat)
     shutil.rmtree(work, ignore_errors=True)
     median = {key: statistics.median(r["seconds"] for r in value) for key, value in runs.items()}
@@ -85,6 +96,7 @@ def main(argv=None):
         ("b", "plain np.dot baseline"),
         ("c", "grade one submission"),
         ("d", "grade 8, --jobs 2"),
+        ("e", "grade one, model wrong"),
     ):
         print(f"{key}  {label:25} {median[key]:8.2f}s")
     print(f"\n{'ratio':10} {'value':>7} {'target':>8}")
@@ -92,6 +104,8 @@ def main(argv=None):
         print(
             f"{name:10} {value:7.2f} {'<= ' + str(TARGETS[name]):>8}  {'met' if value <= TARGETS[name] else 'MISSED'}"
         )
+    reported = {"e/a": median["e"] / median["a"]}
+    print(f"e/a        {reported['e/a']:7.2f}  (reported: a wrong model is graded twice)")
     print(f"\ncanonical output unchanged: {canonical}; correct submissions scored 100: {scores_ok}")
     for name, value in memory.items():
         print(f"{name}: {value:.0f} MB")
@@ -99,6 +113,7 @@ def main(argv=None):
     result = {
         "median_seconds": median,
         "ratios": ratios,
+        "reported_ratios": reported,
         "targets": TARGETS,
         "memory_mb": memory,
         "canonical_output_unchanged": canonical,
