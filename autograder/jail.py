@@ -113,18 +113,20 @@ def enter(config):
 def _build_root(root, allowlist, scratch_bytes, uid):
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=755")
-    for path in [*SYSTEM_PATHS, *allowlist]:
-        _bind(root, path)
-    for path in SYSTEM_FILES:
-        if os.path.isfile(path):
-            _bind(root, path)
-    _make_dev(root)
+    # The scratch (and /tmp in it) first: an allowlisted folder under /tmp (a grader whose
+    # home or virtual environment is there) is then bound on top of it, not hidden by it.
     scratch = root + SCRATCH
     os.makedirs(scratch)
     _mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_bytes},mode=700")
     os.makedirs(scratch + "/.tmp")
     os.makedirs(root + TMP)
     _mount(scratch + "/.tmp", root + TMP, None, MS_BIND)
+    for path in [*SYSTEM_PATHS, *allowlist]:
+        _bind(root, path)
+    for path in SYSTEM_FILES:
+        if os.path.isfile(path):
+            _bind(root, path)
+    _make_dev(root)
     if uid is not None:
         os.chown(scratch, uid, uid)
         os.chown(scratch + "/.tmp", uid, uid)

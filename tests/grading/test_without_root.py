@@ -1,0 +1,157 @@
+"""The grader run by an ordinary user: unprivileged user namespaces stand in for root.
+
+The test (as root) starts the grader as user ``nobody`` in a private mount namespace in which
+the interpreter and the course are reachable by other users (on a developer's machine they
+usually are; here the interpreter may live under a mode-700 /root, which is then shown
+through a tmpfs of mode 755).  Nothing of the host is changed.
+"""
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import factory
+import pytest
+
+from autograder import sandbox
+from autograder.paths import COURSE_ROOT, NOTEBOOK
+
+NOBODY = 65534
+pytestmark = pytest.mark.skipif(
+    not sandbox.is_root() or not shutil.which("setpriv") or not shutil.which("unshare"),
+    reason="needs root (to become nobody in a private mount namespace) and util-linux",
+)
+
+INSIDE = """
+import json, os, sys, textwrap
+sys.path.insert(0, os.getcwd())
+from autograder import jail, sandbox
+from autograder.sandbox import Limits, run_task
+
+def run_body(body):
+    source = "def f():\\n" + textwrap.indent(textwrap.dedent(body).strip("\\n"), "    ") + "\\n"
+    task = {"function": "f", "student_source": source, "dependencies": {},
+            "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    return run_task(task, Limits(wall_seconds=60)).cases()["only"]
+
+allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
+walk = run_body(f'''
+import os
+allowed = {allowed!r}
+own = ("/proc", "/dev", {jail.SCRATCH!r}, {jail.TMP!r})
+outside = []
+for folder, subfolders, files in os.walk("/"):
+    keep = []
+    for name in subfolders + files:
+        path = os.path.join(folder, name)
+        if any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed) or path in own:
+            continue
+        outside.append(path)
+        if name in subfolders:
+            keep.append(name)
+    subfolders[:] = [s for s in subfolders if s in keep]
+return outside, os.getuid(), len([p for p in os.listdir("/proc") if p.isdigit()])
+''')
+escape = run_body('''
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        time.sleep(60)
+    os._exit(0)
+return True
+''')
+ours = {os.getpid(), sandbox.fork_server().process.pid}
+left = []  # processes of this user (the runs' included: their user namespace maps to it) but ours
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid():
+            left.append(open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"))
+    except OSError:
+        pass
+on_the_way = sorted({str(parent) for path in allowed for parent in __import__("pathlib").Path(path).parents})
+print(json.dumps({"mode": sandbox.isolation_mode(), "walk": walk, "escape": escape, "left": left,
+                  "on_the_way": on_the_way}))
+"""
+
+
+def reachable_by_others(path):
+    """The topmost folder above ``path`` that other users cannot enter, and its child on the way."""
+    parts = Path(path).resolve().parts
+    for depth in range(1, len(parts)):
+        folder = Path(*parts[:depth])
+        if not os.stat(folder).st_mode & 0o001:
+            return folder, parts[depth]
+    return None
+
+
+def as_nobody(tmp, commands):
+    """A shell script: a private mount namespace where the interpreter and the course can be
+    reached by others, then ``commands`` run as nobody from a copy-free view of the course."""
+    lines = ["set -e"]
+    blocked = reachable_by_others(sys.base_prefix)
+    if blocked:
+        folder, child = blocked
+        lines += [
+            f"mkdir -p {tmp}/keep",
+            f"mount --bind {shlex.quote(str(folder / child))} {tmp}/keep",
+            f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(str(folder))}",
+            f"mkdir -p {shlex.quote(str(folder / child))}",
+            f"mount --bind {tmp}/keep {shlex.quote(str(folder / child))}",
+        ]
+    lines += [
+        f"mkdir -p {tmp}/course",
+        f"mount --bind {shlex.quote(str(COURSE_ROOT))} {tmp}/course",
+        f"cd {tmp}/course",
+    ]
+    user = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={tmp}/home PATH=/usr/bin:/bin"
+    lines += [f"{user} {command}" for command in commands]
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def world(tmp_path):
+    tmp = Path(tempfile.mkdtemp(prefix="dino-nobody-"))
+    tmp.chmod(0o755)
+    (tmp / "home").mkdir(mode=0o777)
+    (tmp / "home").chmod(0o777)
+    yield tmp
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_without_root_the_student_is_still_walled_in_and_the_batch_says_what_holds(world):
+    submitted = world / "submitted"
+    factory.write(factory.notebook(), submitted / "alice" / "dinosaurus_island" / NOTEBOOK)
+    (world / "out").mkdir(mode=0o777)
+    for path in [submitted, *submitted.rglob("*"), world / "out"]:
+        path.chmod(0o777 if path.is_dir() else 0o644)
+    (world / "inside.py").write_text(INSIDE)
+    python = ".venv/bin/python" if Path(sys.prefix) == COURSE_ROOT / ".venv" else sys.executable
+    script = as_nobody(
+        world,
+        [
+            f"{python} {world}/inside.py > {world}/out/inside.json",
+            f"{python} -m autograder grade {submitted} --json {world}/out/grades.json --only clip sample"
+            f" --no-progress 2> {world}/out/stderr.txt",
+        ],
+    )
+    done = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    inside = json.loads((world / "out" / "inside.json").read_text())
+    if inside["mode"] == "none":
+        pytest.skip("this kernel gives ordinary users no user namespaces")
+    assert inside["mode"] == "userns"
+    outside, uid_inside, processes = inside["walk"]["result"]
+    assert [p for p in outside if p not in inside["on_the_way"] and not p.startswith("/dev/")] == []
+    assert uid_inside == 0 and processes == 1  # root of its own user namespace, alone in its PID namespace
+    assert inside["escape"]["ok"] and inside["left"] == []  # the double-forked sleeper ended with the run
+    scores = {s["student"]: s["score"] for s in json.loads((world / "out" / "grades.json").read_text())["submissions"]}
+    assert scores == {"alice": 50}
+    said = (world / "out" / "stderr.txt").read_text()
+    assert "no cgroups and no separate uid without root" in said and "own PID namespace" in said
