@@ -58,6 +58,7 @@ def create(memory_bytes, processes, cpus):
     """Make one run's cgroups with their limits; returns their folders (empty without cgroups)."""
     name = f"run-{os.getpid()}-{secrets.token_hex(4)}"
     version = layout()
+    _remove_orphans(version)
     if version == "v2":
         group = ROOT / GROUP / name
         group.mkdir()
@@ -90,3 +91,22 @@ def remove(groups):
                 break
             except OSError:
                 time.sleep(0.02)  # the last process is still being reaped
+
+
+def _parents(version):
+    if version == "v2":
+        return [ROOT / GROUP]
+    return [ROOT / kind / GROUP for kind in ("memory", "pids", "cpu")] if version == "v1" else []
+
+
+def _remove_orphans(version):
+    """Remove the empty groups of graders that no longer run (killed before their clean-up:
+    a group is named after the grader's pid)."""
+    for parent in _parents(version):
+        for group in parent.glob("run-*-*"):
+            pid = group.name.split("-")[1]
+            if pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+                try:
+                    os.rmdir(group)
+                except OSError:  # still has processes: left for a later sweep
+                    pass

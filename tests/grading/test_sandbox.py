@@ -340,3 +340,15 @@ def test_is_a_run_retried_on_a_new_server_when_the_server_dies_unnoticed(monkeyp
     monkeypatch.setattr(sandbox.ForkServer, "alive", lambda self: next(first_check, None) or real_alive(self))
     assert result(run("return 'graded anyway'")) == "graded anyway"
     assert sandbox.fork_server() is not server
+
+
+@pytest.mark.skipif(not sandbox.cgroups.layout(), reason="this machine gives the grader no cgroups")
+def test_are_the_cgroups_of_a_killed_grader_removed_by_the_next_one():
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    version = sandbox.cgroups.layout()
+    orphans = [parent / f"run-{dead.pid}-0000" for parent in sandbox.cgroups._parents(version)]
+    for group in orphans:
+        group.mkdir()
+    assert result(run("return 1")) == 1
+    assert not any(group.exists() for group in orphans)
