@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .grading import Grader
 from .paths import REFERENCES_DIR
-from .report import SubmissionResult, write_reports
+from .report import NOT_GRADED, SubmissionResult, write_reports
 from .submission import find_notebooks, read_regular_file, shown
 
 
@@ -80,7 +80,7 @@ def load_partial(path, references):
 
 def internal_error_result(path, student, error):
     """The grader itself failed on this submission: say so, never invent a grade."""
-    return SubmissionResult(shown(path), student, {}, [f"internal grader error, please regrade: {error}"])
+    return SubmissionResult(shown(path), student, {}, [f"{NOT_GRADED}, please regrade: {error}"])
 
 
 @dataclass
@@ -154,7 +154,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
         for future in as_completed(futures):
             key, result, fresh = future.result()
             results[key[0]] = result
-            if fresh and not only and not any(e.startswith("internal grader error") for e in result.errors):
+            if fresh and not only and result.graded:
                 resume.append(key, result)
             bar.advance(f"{result.student}: {result.score:g}")
 

@@ -75,7 +75,7 @@ def run_grade(args):
     for student, paths in outcome.shared_ids.items():
         print(f"one student id, {len(paths)} notebooks (all in the reports, none sent to Gradescope): "
               f"{student}: {', '.join(paths)}", file=sys.stderr)  # fmt: skip
-    failed = [r for r in results if any(e.startswith("internal grader error") for e in r.errors)]
+    failed = [r for r in results if not r.graded]
     for result in failed:
         print(f"not graded (regrade it): {result.path}: {result.errors[-1]}", file=sys.stderr)
     for sentence in outcome.undelivered:

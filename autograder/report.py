@@ -18,6 +18,7 @@ from pathlib import Path
 from .paths import GRADED_FUNCTIONS
 
 MAX_SCORE = 100.0
+NOT_GRADED = "internal grader error"  # how the error of a submission the grader failed on starts
 
 
 @dataclass
@@ -75,11 +76,16 @@ class SubmissionResult:
     def score(self):
         return round(sum(f.score for f in self.functions.values()), 6)
 
+    @property
+    def graded(self):
+        """False when the grader failed on this submission (it is to be regraded, not scored 0)."""
+        return not any(error.startswith(NOT_GRADED) for error in self.errors)
+
     def to_dict(self):
         return {
             "path": self.path,
             "student": self.student,
-            "score": self.score,
+            "score": self.score if self.graded else None,
             "max_score": MAX_SCORE,
             "functions": {name: f.to_dict() for name, f in self.functions.items()},
             "errors": self.errors,
@@ -122,7 +128,7 @@ def to_csv(results):
     for r in results:
         scores = [r.functions[name].score if name in r.functions else "" for name in GRADED_FUNCTIONS]
         texts = [spreadsheet_text(t) for t in (r.student, r.path, "; ".join(r.errors))]
-        writer.writerow([texts[0], texts[1], *scores, r.score, MAX_SCORE, texts[2]])
+        writer.writerow([texts[0], texts[1], *scores, r.score if r.graded else "", MAX_SCORE, texts[2]])
     return buffer.getvalue()
 
 
@@ -152,7 +158,7 @@ def folder_name(student):
 
 
 def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, skip=(), rescue=None):
-    """Write the reports asked for (Gradescope's for every student id not in ``skip``).  A report
+    """Write the reports asked for (Gradescope's for every graded student id not in ``skip``).  A report
     that cannot be written is written into the folder ``rescue()`` gives instead; returns a
     sentence for each, saying where it went."""
     reports = []
@@ -161,7 +167,7 @@ def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, s
     if csv_path:
         reports.append((Path(csv_path), Path(Path(csv_path).name), to_csv(results)))
     for result in results if gradescope_dir else []:
-        if result.student not in skip:
+        if result.student not in skip and result.graded:  # never a 0 for a submission not graded
             relative = Path("gradescope") / folder_name(result.student) / "results.json"
             reports.append((Path(gradescope_dir) / relative.relative_to("gradescope"), relative, to_gradescope(result)))
     undelivered, folder = [], None
@@ -199,5 +205,6 @@ def table(results):
             f = r.functions.get(name)
             cells.append("" if f is None else f"{f.score:g}/{f.max_score:g}")
         notes = "; ".join(r.errors[:2]) + (" …" if len(r.errors) > 2 else "")
-        grid.add_row(Text(r.student), *cells, f"{r.score:g}", Text(notes))  # Text: shown as written, never as markup
+        total = f"{r.score:g}" if r.graded else "not graded"
+        grid.add_row(Text(r.student), *cells, total, Text(notes))  # Text: shown as written, never as markup
     return grid

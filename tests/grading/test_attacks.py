@@ -54,13 +54,17 @@ def grade_with(grader, tmp_path, student, function, source):
     return grader.grade(path, student)
 
 
-def assert_contained(result, function):
-    """0 for the attacking function, full marks for every other one."""
+def assert_contained(result, function, grader=None):
+    """0 for the attacking function, full marks for every other one, and (given the grader
+    that graded it) the next honest submission's grade for that function unchanged."""
     scores = {name: f.score for name, f in result.functions.items()}
     assert scores[function] == 0, result.functions[function].checks
     assert {n: s for n, s in scores.items() if n != function} == {n: p for n, p in FULL.items() if n != function}
     for check in result.functions[function].checks:
         assert len(check.feedback) < 1500
+    if grader is not None:
+        honest = grader.grade_function(SPECS[function], factory.solution(function))
+        assert honest.score == SPECS[function].points, [c.feedback for c in honest.checks if not c.passed]
 
 
 def stolen_model(references):
@@ -118,7 +122,7 @@ def test_cannot_read_a_copy_of_the_answer_key_elsewhere_on_the_machine(grader, t
     parameters, last_name = namespace["model"](*dinosaur_data(), num_iterations=22001, verbose=True)
     assert last_name.strip() == "Trodonosaurus"
     result = grade_with(grader, tmp_path, "mallory", "model", source)
-    assert_contained(result, "model")
+    assert_contained(result, "model", grader)
 
 
 @isolated
@@ -146,7 +150,7 @@ def test_forged_answers_on_every_descriptor_do_not_count(grader, tmp_path):
             return gradients
         """
     )
-    assert_contained(grade_with(grader, tmp_path, "mallory", "clip", source), "clip")
+    assert_contained(grade_with(grader, tmp_path, "mallory", "clip", source), "clip", grader)
 
 
 @isolated
@@ -177,7 +181,7 @@ def test_the_reference_code_never_reaches_the_student_process(grader, tmp_path):
         """
     )
     result = grade_with(grader, tmp_path, "mallory", "model", source)
-    assert_contained(result, "model")
+    assert_contained(result, "model", grader)
     feedback = " ".join(c.feedback for c in result.functions["model"].checks)
     assert "LOOT" in feedback and marker_line not in feedback and "def optimize" not in feedback
 
@@ -205,7 +209,7 @@ def test_an_answer_the_judges_do_not_expect_costs_only_that_function(grader, tmp
     start = time.perf_counter()
     result = grade_with(grader, tmp_path, "mallory", "clip", source)
     assert time.perf_counter() - start < 120
-    assert_contained(result, "clip")
+    assert_contained(result, "clip", grader)
     assert len(str(result.to_dict())) < 50_000
 
 

@@ -219,3 +219,24 @@ def test_the_runtime_folder_is_private():
     library = sandbox.shared_library()
     assert library.parent == sandbox.private_cache()
     assert not str(library).startswith("/tmp") and sandbox.private_cache().stat().st_mode & 0o077 == 0
+
+
+def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tmp_path, monkeypatch, capsys):
+    """The machine's fault (here: a scratch size the kernel refuses), not the student's: the
+    submission is listed for regrading, gets no score in any report, and the exit status says so."""
+    from autograder import cli
+    from autograder.grading import Grader
+    from autograder.sandbox import DEFAULT_LIMITS, Limits
+
+    broken = Limits(**{**DEFAULT_LIMITS.__dict__, "scratch_bytes": -1})
+    monkeypatch.setattr(batch, "Grader", lambda: Grader(limits=broken))
+    out = tmp_path / "out"
+    status = cli.main(["grade", str(submitted), "--json", str(out / "g.json"), "--csv", str(out / "g.csv"),
+                       "--gradescope", str(out / "gs"), "--only", *ONLY, "--no-progress"])  # fmt: skip
+    assert status == 3
+    assert "not graded (regrade it)" in capsys.readouterr().err
+    [alice] = json.loads((out / "g.json").read_text())["submissions"]
+    assert alice["score"] is None and alice["errors"][0].startswith("internal grader error")
+    with open(out / "g.csv", newline="") as file:
+        assert next(csv.DictReader(file))["score"] == ""
+    assert not (out / "gs" / "alice").exists()
