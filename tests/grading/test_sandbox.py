@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -352,3 +353,26 @@ def test_are_the_cgroups_of_a_killed_grader_removed_by_the_next_one():
         group.mkdir()
     assert result(run("return 1")) == 1
     assert not any(group.exists() for group in orphans)
+
+
+def test_does_the_code_that_runs_inside_the_sandbox_import_only_the_standard_library_and_numpy():
+    """What is copied into the sandbox must run with nothing of the grader: every import in
+    those files is the standard library, numpy (numba for utils' optional compiled kernels), or
+    one of the copied files themselves."""
+    import ast
+
+    files = sandbox._library_files()
+    own = {Path(name).stem for name in files} | {"utils"}
+    allowed = set(sys.stdlib_module_names) | {"numpy", "numba"} | own
+    for name, path in files.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                modules = [node.module or ""] if node.level == 0 else []  # relative: within utils/
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                assert top in allowed, f"{name} imports {module}"
+                assert top != "numba" or name.startswith("utils/"), f"{name} imports numba"
