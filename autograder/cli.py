@@ -22,6 +22,13 @@ def build_parser():
     grade.add_argument("--json", required=True, help="where to write the JSON report")
     grade.add_argument("--csv", help="also write a CSV gradebook, one row per student")
     grade.add_argument("--gradescope", metavar="DIR", help="also write DIR/<student>/results.json for Gradescope")
+    grade.add_argument(
+        "--canvas",
+        nargs=2,
+        metavar=("ROSTER", "OUT"),
+        help="also write OUT, grades to import into Canvas, from ROSTER (Canvas's gradebook export)",
+    )
+    grade.add_argument("--canvas-column", help="the roster's column for this assignment (default: found by name)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS, help="grade only these functions")
@@ -30,6 +37,16 @@ def build_parser():
     references.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS)
 
     commands.add_parser("demo", help="grade examples/submissions/ and print the table")
+
+    similar = commands.add_parser("similarity", help="rank pairs of submissions by how alike their graded cells are")
+    similar.add_argument("paths", nargs="+", help="notebooks, or folders searched for *.ipynb")
+    similar.add_argument("--html", help="also write copydetect's side-by-side report there")
+    similar.add_argument("--top", type=int, default=20, help="pairs printed (default 20)")
+
+    bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip to upload to Gradescope")
+    bundle.add_argument("out", help="where to write the zip, e.g. dinosaurus_autograder.zip")
+    inside = commands.add_parser("gradescope-run", help="(run by the bundle's run_autograder) grade one upload")
+    inside.add_argument("--root", default="/autograder", help="Gradescope's folder (default /autograder)")
     return parser
 
 
@@ -48,8 +65,17 @@ def run_grade(args):
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    from .canvas import RosterError, assignment_column, read_roster
     from .sandbox import protections
 
+    roster = None
+    if args.canvas:  # checked now, not after an hour of grading
+        try:
+            roster = open(args.canvas[0], encoding="utf-8").read()
+            assignment_column(read_roster(roster)[0], args.canvas_column)
+        except (OSError, UnicodeDecodeError, RosterError) as error:
+            print(f"error: {args.canvas[0]}: {error}", file=sys.stderr)
+            return 2
     print("sandbox: " + "; ".join(protections()), file=sys.stderr)
     try:
         outcome = grade_batch(
@@ -78,6 +104,8 @@ def run_grade(args):
     failed = [r for r in results if not r.graded]
     for result in failed:
         print(f"not graded (regrade it): {result.path}: {result.errors[-1]}", file=sys.stderr)
+    if roster is not None:
+        outcome.undelivered += write_canvas(roster, results, args.canvas[1], args.canvas_column)
     for sentence in outcome.undelivered:
         print(f"error: {sentence}", file=sys.stderr)
     if outcome.undelivered and any("nor rescued" in s for s in outcome.undelivered) and args.json:
@@ -85,6 +113,22 @@ def run_grade(args):
 
         print(to_json(results))  # the last place left: every grade computed, on standard output
     return 4 if outcome.undelivered else 3 if failed else 0
+
+
+def write_canvas(roster, results, out, column):
+    """Write the Canvas import file; list on stderr each submission it does not carry."""
+    from .canvas import canvas_csv
+    from .report import write_atomically
+
+    text, problems = canvas_csv(roster, results, column)
+    for problem in problems:
+        print(f"canvas: {problem}", file=sys.stderr)
+    try:
+        write_atomically(out, text)
+    except OSError as error:
+        return [f"{out} could not be written ({error.strerror or error})"]
+    print(f"Wrote {out} (import it in Canvas: Grades → Import)")
+    return []
 
 
 def main(argv=None):
@@ -104,6 +148,30 @@ def main(argv=None):
         from .expected import main as references_main
 
         return references_main(args.only)
+    if args.command == "similarity":
+        from rich.console import Console
+
+        from .similarity import compare, table
+
+        try:
+            pairs = compare(args.paths, args.html)
+        except OSError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        Console().print(table(pairs, args.top))
+        if args.html:
+            print(f"Wrote {args.html}")
+        return 0
+    if args.command == "gradescope-bundle":
+        from .gradescope import build_bundle
+
+        count = build_bundle(args.out)
+        print(f"Wrote {args.out} ({count} files): upload it as the assignment's autograder on Gradescope")
+        return 0
+    if args.command == "gradescope-run":
+        from .gradescope import run
+
+        return run(args.root)
     if args.command == "demo":
         from .paths import EXAMPLES_DIR
 

@@ -1,0 +1,156 @@
+"""Gradescope: an autograder bundle for its documented layout, and what runs inside it.
+
+``python -m autograder gradescope-bundle OUT.zip`` writes the zip an instructor uploads as a
+programming assignment's autograder.  Gradescope unpacks it into ``/autograder/source``, runs
+``setup.sh`` once to build its image, then, for each submission, ``run_autograder`` with the
+upload in ``/autograder/submission``; the grade goes to ``/autograder/results/results.json``.
+
+``run_autograder`` calls ``python -m autograder gradescope-run``, which grades the uploaded
+notebook with the same checks and sandbox as ``grade``.  A bad upload (no notebook, several, a
+``.py``, an empty or corrupt file) is a score of 0 with a message saying what to upload, never a
+crash; a failure of the grader itself exits non-zero, which Gradescope shows as an autograder
+error that staff can rerun, never a 0 recorded as a grade.
+"""
+
+import json
+import os
+import stat
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+from .paths import COURSE_ROOT, NOTEBOOK, SOURCE_DIR
+from .report import to_gradescope, write_atomically
+
+ROOT = Path("/autograder")
+COURSE = "course"  # the folder of the bundle that holds the grader and the course's files
+RUNTIME = ("numpy", "numba", "nbformat", "rich")  # what grading imports, pinned as in pyproject.toml
+MAX_LISTED = 10  # names listed when an upload holds several notebooks
+
+SETUP_SH = """\
+#!/usr/bin/env bash
+# Run once by Gradescope (as root) to build the autograder's image.  Choose a base image with
+# Python 3.11 or newer (Ubuntu 24.04 has 3.12).
+set -euo pipefail
+apt-get update
+apt-get install -y --no-install-recommends python3 python3-venv
+python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "the grader needs Python 3.11+")'
+python3 -m venv /autograder/venv
+/autograder/venv/bin/pip install --no-cache-dir -r /autograder/source/requirements.txt
+"""
+
+RUN_AUTOGRADER = f"""\
+#!/usr/bin/env bash
+# Run by Gradescope for each submission.  AUTOGRADER_ROOT and AUTOGRADER_PYTHON let a test
+# present the bundle somewhere other than /autograder.
+set -uo pipefail
+root="${{AUTOGRADER_ROOT:-/autograder}}"
+cd "$root/source/{COURSE}"
+exec "${{AUTOGRADER_PYTHON:-$root/venv/bin/python}}" -m autograder gradescope-run --root "$root"
+"""
+
+
+# ----------------------------------------------------------------------------
+# Building the bundle
+# ----------------------------------------------------------------------------
+
+
+def requirements():
+    """The pinned versions of what grading imports, read from pyproject.toml's groups."""
+    groups = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    pins = {}
+    for group in groups.values():
+        for item in group:
+            if isinstance(item, str) and "==" in item:
+                name, version = item.split("==")
+                pins[name.strip().lower()] = version.strip()
+    return "".join(f"{name}=={pins[name]}\n" for name in RUNTIME)
+
+
+def bundle_files():
+    """{name in the zip: path on disk} of the course files grading needs (links resolved)."""
+    files = {}
+    sources = [
+        (COURSE_ROOT / "autograder", "autograder"),
+        (SOURCE_DIR / "utils", "utils"),  # `from utils import …`, as in the notebook
+        (SOURCE_DIR / "utils", f"source/{SOURCE_DIR.name}/utils"),  # copied into each sandbox
+    ]
+    for folder, name in sources:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
+                files[f"{COURSE}/{name}/{path.relative_to(folder)}"] = path
+    for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt"):  # the solution and the data set
+        files[f"{COURSE}/source/{SOURCE_DIR.name}/{path.name}"] = path
+    return files
+
+
+def build_bundle(out):
+    """Write the autograder zip to ``out``; returns the number of files in it."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.tmp")
+    with zipfile.ZipFile(temporary, "w", zipfile.ZIP_DEFLATED) as bundle:
+        for name, text in (("setup.sh", SETUP_SH), ("run_autograder", RUN_AUTOGRADER)):
+            info = zipfile.ZipInfo(name)
+            info.external_attr = (stat.S_IFREG | 0o755) << 16  # executable once unpacked
+            bundle.writestr(info, text)
+        bundle.writestr("requirements.txt", requirements())
+        files = bundle_files()
+        for name, path in files.items():
+            bundle.write(path, name)
+    os.replace(temporary, out)
+    return len(files) + 3
+
+
+# ----------------------------------------------------------------------------
+# Grading one upload, inside Gradescope's container
+# ----------------------------------------------------------------------------
+
+
+def find_upload(folder):
+    """(the notebook to grade, None) or (None, what the student should upload instead)."""
+    from .submission import shown
+
+    entries = []
+    for directory, subfolders, names in os.walk(folder):  # links are not followed
+        subfolders[:] = [s for s in subfolders if s != ".ipynb_checkpoints" and not s.startswith("__MACOSX")]
+        entries += [Path(directory, name) for name in names]
+    notebooks = sorted(path for path in entries if path.name.endswith(".ipynb"))
+    advice = f"Upload your notebook, {NOTEBOOK} (in Jupyter: File → Download), and nothing else."
+    if not notebooks:
+        kinds = sorted({path.suffix or path.name for path in entries})
+        found = f"The upload holds {', '.join(shown(k) for k in kinds[:MAX_LISTED])}, but no notebook." if kinds else (
+            "The upload is empty.")  # fmt: skip
+        return None, f"{found} {advice}"
+    if len(notebooks) == 1:
+        return notebooks[0], None
+    named = [path for path in notebooks if path.name == NOTEBOOK]
+    if len(named) == 1:
+        return named[0], None
+    listed = ", ".join(shown(path.relative_to(folder)) for path in notebooks[:MAX_LISTED])
+    return None, f"The upload holds {len(notebooks)} notebooks ({listed}); it is unclear which to grade. {advice}"
+
+
+def run(root=ROOT):
+    """Grade the upload in ``root``/submission into ``root``/results/results.json."""
+    from .batch import references_digest
+    from .grading import Grader
+
+    root = Path(root)
+    results = root / "results" / "results.json"
+    fingerprint = {"course_fingerprint": references_digest()}
+    path, problem = find_upload(root / "submission")
+    if problem:
+        write_atomically(results, json.dumps({"score": 0.0, "output": problem, "tests": [],
+                                              "extra_data": fingerprint}, indent=2) + "\n")  # fmt: skip
+        return 0
+    try:
+        result = Grader().grade(path, student=path.stem)
+    except Exception as error:  # the grader's fault: Gradescope shows an error that staff can rerun
+        print(f"the autograder failed on this submission ({type(error).__name__}: {error})", file=sys.stderr)
+        return 1
+    graded = json.loads(to_gradescope(result))
+    graded["extra_data"] = fingerprint
+    write_atomically(results, json.dumps(graded, indent=2) + "\n")
+    return 0
