@@ -21,7 +21,7 @@ from pathlib import Path
 from .grading import Grader
 from .paths import REFERENCES_DIR
 from .report import NOT_GRADED, SubmissionResult, write_reports
-from .submission import find_notebooks, read_regular_file, shown
+from .submission import find_notebooks_with_notes, read_regular_file, shown
 
 
 def references_digest():
@@ -88,6 +88,7 @@ class BatchOutcome:
     results: list  # one SubmissionResult per notebook found, in order
     undelivered: list = field(default_factory=list)  # sentences: what could not be written, and where it went
     shared_ids: dict = field(default_factory=dict)  # student id -> the paths that claim it, when more than one
+    left_out: dict = field(default_factory=dict)  # student id -> why some of their notebooks were not graded
 
 
 def note_shared_ids(notebooks, results):
@@ -124,7 +125,7 @@ class ResumeFile:
 
 
 def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None):
-    notebooks = find_notebooks(paths)
+    notebooks, left_out = find_notebooks_with_notes(paths)
     if not notebooks:
         raise FileNotFoundError("no notebooks found in " + ", ".join(str(p) for p in paths))
     json_path = Path(json_path)
@@ -159,7 +160,10 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
             bar.advance(f"{result.student}: {result.score:g}")
 
     ordered = [results[str(path)] for path, _ in notebooks]
-    outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered))
+    outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered), left_out=left_out)
+    for result in ordered:
+        if result.student in left_out and left_out[result.student] not in result.errors:
+            result.errors.append(left_out[result.student])
     if resume.failure:
         outcome.undelivered.append(resume.failure)
     outcome.undelivered += write_reports(

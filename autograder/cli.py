@@ -98,6 +98,8 @@ def run_grade(args):
         + (f" and {args.gradescope}/<student>/results.json" if args.gradescope else "")
         + (" (but see below)" if outcome.undelivered else "")
     )
+    for sentence in sorted(set(outcome.left_out.values())):
+        print(f"not all graded: {sentence}", file=sys.stderr)
     for student, paths in outcome.shared_ids.items():
         print(f"one student id, {len(paths)} notebooks (all in the reports, none sent to Gradescope): "
               f"{student}: {', '.join(paths)}", file=sys.stderr)  # fmt: skip

@@ -27,7 +27,7 @@ MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(UNQ_C[1-4])\b", re.M)
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
 MAX_CELLS = 5000
 MAX_FOLDER_DEPTH = 8  # below a folder given to the grader; nbgrader's layout needs 2
-MAX_NOTEBOOKS = 50_000
+MAX_PER_STUDENT = 20  # graded below one student's folder: one student cannot slow the class
 
 
 @dataclass
@@ -181,36 +181,66 @@ def read_submission(path, student=None, data=None):
 
 
 def find_notebooks(paths):
-    """(path, student) for each notebook named, or found below the folders named, in order.
-    Folders are searched without following links, at most ``MAX_FOLDER_DEPTH`` deep; every
-    entry named ``*.ipynb`` is listed whatever it is, so that a link or a FIFO is reported
-    (``read_regular_file`` refuses it) rather than silently skipped."""
-    found = []
+    """(path, student) for each notebook named, or found below the folders named, in order."""
+    return find_notebooks_with_notes(paths)[0]
+
+
+def find_notebooks_with_notes(paths):
+    """([(path, student)], {student: sentence}).  Folders are searched without following links,
+    at most ``MAX_FOLDER_DEPTH`` deep; every entry named ``*.ipynb`` is listed whatever it is, so
+    that a link or a FIFO is reported (``read_regular_file`` refuses it) rather than skipped.
+    Each student's folder is searched on its own, for at most ``MAX_PER_STUDENT`` notebooks, so
+    what one folder holds cannot crowd out another; the note, for that student's report, says
+    that more were left."""
+    found, notes = [], {}
     for given in paths:
         given = Path(given)
         if not given.exists() and not given.is_symlink():
             raise FileNotFoundError(f"no such file or folder: {given}")
-        if given.is_dir():
-            found += [(path, student_id(path, given)) for path in _search(given, 0)]
-        else:
+        if not given.is_dir():
             found.append((given, student_id(given)))
-        if len(found) > MAX_NOTEBOOKS:
-            raise OSError(f"more than {MAX_NOTEBOOKS} notebooks under {given}: grade the class in parts")
-    return found
+            continue
+        for entry, depth in _entries_of_students(given):
+            if entry.is_dir(follow_symlinks=False):
+                taken = _search(Path(entry.path), depth, MAX_PER_STUDENT + 1)
+            else:
+                taken = [Path(entry.path)] if entry.name.endswith(".ipynb") else []
+            kept = [(path, student_id(path, given)) for path in taken[:MAX_PER_STUDENT]]
+            if len(taken) > MAX_PER_STUDENT:
+                for _, student in kept:
+                    notes[student] = (f"{shown(entry.name)} holds more than {MAX_PER_STUDENT} notebooks; "
+                                      f"only the first {MAX_PER_STUDENT} were graded")  # fmt: skip
+            found += kept
+    return found, notes
 
 
-def _search(folder, depth):
+def _entries_of_students(root):
+    """(entry, its depth below ``root``) for what lies in ``root``, or in nbgrader's
+    ``root/submitted``: each is one student's folder, or a notebook on its own."""
+    for entry in _sorted_entries(root):
+        if entry.name == "submitted" and entry.is_dir(follow_symlinks=False):
+            yield from ((inner, 2) for inner in _sorted_entries(entry.path))
+        elif entry.name != ".ipynb_checkpoints":
+            yield entry, 1
+
+
+def _sorted_entries(folder):
     try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        return sorted(os.scandir(folder), key=lambda entry: entry.name)
     except OSError:
         return []
+
+
+def _search(folder, depth, limit):
+    """At most ``limit`` notebook entries below ``folder`` (``depth`` below the folder given),
+    in name order, without following links or going deeper than ``MAX_FOLDER_DEPTH``."""
     notebooks = []
-    for entry in entries:
+    for entry in _sorted_entries(folder):
+        if len(notebooks) >= limit:
+            break
         if entry.is_dir(follow_symlinks=False):
             if depth < MAX_FOLDER_DEPTH and entry.name != ".ipynb_checkpoints":
-                notebooks += _search(Path(entry.path), depth + 1)
+                notebooks += _search(Path(entry.path), depth + 1, limit - len(notebooks))
         elif entry.name.endswith(".ipynb"):
             notebooks.append(Path(entry.path))
-        if len(notebooks) > MAX_NOTEBOOKS:
-            break
     return notebooks

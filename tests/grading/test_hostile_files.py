@@ -240,3 +240,22 @@ def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tm
     with open(out / "g.csv", newline="") as file:
         assert next(csv.DictReader(file))["score"] == ""
     assert not (out / "gs" / "alice").exists()
+
+
+def test_a_folder_of_thousands_of_notebooks_cannot_crowd_out_the_class(submitted, tmp_path):
+    """mallory's folder holds 3,000 notebooks; zed, whose name sorts after it, is graded as
+    usual, and only the first few of mallory's are graded, her report saying so."""
+    flood = submitted / "mallory" / "dinosaurus_island"
+    flood.mkdir(parents=True)
+    for index in range(3000):
+        (flood / f"n{index:04d}.ipynb").write_text("{}")
+    factory.write(factory.notebook(), notebook_of(submitted, "zed"))
+    start = time.perf_counter()
+    done, scores = grade(submitted, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert time.perf_counter() - start < 120
+    assert scores["alice"] == scores["zed"] == CLIP_POINTS
+    report = json.loads((tmp_path / "out" / "grades.json").read_text())["submissions"]
+    floods = [s for s in report if s["student"] == "mallory"]
+    assert len(floods) == 20 and all("more than 20 notebooks" in " ".join(s["errors"]) for s in floods)
+    assert "not all graded" in done.stderr
