@@ -10,9 +10,9 @@ that cannot be written where asked is written to the grader's private folder ins
 
 import hashlib
 import json
+import logging
 import threading
 import time
-import traceback
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -22,6 +22,8 @@ from .grading import Grader
 from .paths import REFERENCES_DIR
 from .report import NOT_GRADED, SubmissionResult, write_reports
 from .submission import find_notebooks_with_notes, read_regular_file, shown
+
+log = logging.getLogger("autograder.batch")
 
 
 def references_digest():
@@ -147,7 +149,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
             result = grader.grade(path, student, only=only, data=data)
         except Exception as error:  # a bug of ours must not stop the class's batch
             result = internal_error_result(path, student, f"{type(error).__name__}: {error}")
-            traceback.print_exc()
+            log.exception("the grader failed on %s; it is listed for regrading", shown(path))
         return key, result, True
 
     with Progress(len(notebooks), progress) as bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -157,6 +159,8 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
             results[key[0]] = result
             if fresh and not only and result.graded:
                 resume.append(key, result)
+            log.info("%s: %s (%s)", result.student, f"{result.score:g}" if result.graded else "not graded",
+                     "graded" if fresh else "from the resume file")  # fmt: skip
             bar.advance(f"{result.student}: {result.score:g}")
 
     ordered = [results[str(path)] for path, _ in notebooks]

@@ -31,6 +31,7 @@ def build_parser():
     grade.add_argument("--canvas-column", help="the roster's column for this assignment (default: found by name)")
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
+    grade.add_argument("--verbose", action="store_true", help="log each submission and function as it is graded")
     grade.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS, help="grade only these functions")
 
     references = commands.add_parser("references", help="recompute autograder/references/ from the solution")
@@ -58,6 +59,17 @@ def print_table(results):
     Console().print(table(results))
 
 
+def configure_logging(verbose):
+    """The autograder's log on stderr: warnings always, each step with --verbose."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s", "%H:%M:%S"))
+    logger = logging.getLogger("autograder")
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+
+
 def run_grade(args):
     from .batch import grade_batch
     from .expected import StaleReferences
@@ -65,6 +77,7 @@ def run_grade(args):
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
+    configure_logging(getattr(args, "verbose", False))
     from .canvas import RosterError, assignment_column, read_roster
     from .sandbox import protections
 

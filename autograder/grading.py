@@ -7,6 +7,7 @@ being graded, and never an expected output: comparisons happen here.
 """
 
 import ast
+import logging
 import time
 
 from .checks import SPECS
@@ -56,6 +57,9 @@ def _pay_only_for_work(spec, results):
                 "passed, but a trivial answer passes it too: its points count once one of these passes: "
                 + "; ".join(central)
             )
+
+
+log = logging.getLogger("autograder.grading")
 
 
 class SandboxUnavailable(RuntimeError):
@@ -111,7 +115,10 @@ class Grader:
         if own and source is not None:
             first = self._grade_once(spec, source, why_missing, own)
             if first.score == spec.points:
+                log.info("%s: full marks with the student's own helpers (%.1f s)", spec.name, first.seconds)
                 return first
+            log.info("%s: %g with the student's own helpers; graded again with the references", spec.name,
+                     first.score)  # fmt: skip
         return self._grade_once(spec, source, why_missing)
 
     def _grade_once(self, spec, source, why_missing=None, own=None):

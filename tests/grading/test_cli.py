@@ -156,3 +156,11 @@ def test_are_the_committed_examples_what_the_builder_writes():
 
     for filename, text in build_examples.build().items():
         assert (EXAMPLES_DIR / filename).read_text() == text, f"run tests/grading/build_examples.py ({filename})"
+
+
+def test_does_verbose_log_each_submission_as_it_is_graded(course, tmp_path):
+    done = cli("grade", str(course), "--json", str(tmp_path / "g.json"), "--only", *ONLY, "--verbose")
+    assert done.returncode == 0, done.stderr
+    assert "autograder.batch INFO: alice: 50 (graded)" in done.stderr
+    quiet = cli("grade", str(course), "--json", str(tmp_path / "h.json"), "--only", *ONLY)
+    assert "INFO" not in quiet.stderr

@@ -234,7 +234,9 @@ def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tm
     status = cli.main(["grade", str(submitted), "--json", str(out / "g.json"), "--csv", str(out / "g.csv"),
                        "--gradescope", str(out / "gs"), "--only", *ONLY, "--no-progress"])  # fmt: skip
     assert status == 3
-    assert "not graded (regrade it)" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "not graded (regrade it)" in said
+    assert "the grader failed on" in said and "SandboxUnavailable" in said  # logged, with its traceback
     [alice] = json.loads((out / "g.json").read_text())["submissions"]
     assert alice["score"] is None and alice["errors"][0].startswith("internal grader error")
     with open(out / "g.csv", newline="") as file:
