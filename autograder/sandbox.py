@@ -14,8 +14,9 @@ to the supervisor alone, never through the server.  What holds depends on the ma
   namespaces and root, but no cgroups and no separate uid;
 - **otherwise**: rlimits and the wall clock only.
 
-Always: the reference functions the graded one calls run in the supervisor, not in the
-student's process; a wall-clock limit (everything the run started is killed when it ends);
+Always: the reference functions the graded one calls run in the supervisor, never in the
+student's process (a task may instead give the student's own versions, ``own_dependencies``:
+see ``Grader.grade_function``); a wall-clock limit (everything the run started is killed when it ends);
 rlimits; bounded output; and every message from the student's side decoded with bounds.
 """
 
