@@ -125,6 +125,8 @@ def world(tmp_path):
 
 
 def test_without_root_the_student_is_still_walled_in_and_the_batch_says_what_holds(world):
+    if not all(os.stat(path).st_mode & 0o005 == 0o005 for path in (COURSE_ROOT, COURSE_ROOT / "autograder")):
+        pytest.skip("the course folder is not readable by other users (cloned with umask 077?)")
     submitted = world / "submitted"
     factory.write(factory.notebook(), submitted / "alice" / "dinosaurus_island" / NOTEBOOK)
     (world / "out").mkdir(mode=0o777)
