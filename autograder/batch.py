@@ -91,6 +91,7 @@ class BatchOutcome:
     undelivered: list = field(default_factory=list)  # sentences: what could not be written, and where it went
     shared_ids: dict = field(default_factory=dict)  # student id -> the paths that claim it, when more than one
     left_out: dict = field(default_factory=dict)  # student id -> why some of their notebooks were not graded
+    lost: list = field(default_factory=list)  # reports written nowhere, not even to the rescue folder
 
 
 def note_shared_ids(notebooks, results):
@@ -101,11 +102,16 @@ def note_shared_ids(notebooks, results):
     shared = {student: paths for student, paths in claims.items() if len(paths) > 1}
     for result in results:
         if result.student in shared:
-            note = f"{len(shared[result.student])} notebooks claim the student id {result.student}: " + ", ".join(
-                shared[result.student]
-            )
-            result.errors = [e for e in result.errors if not e.startswith(note.split(":")[0])] + [note]
+            paths = shared[result.student]
+            note(result, f"{len(paths)} notebooks claim the student id {result.student}: " + ", ".join(paths))
     return shared
+
+
+def note(result, sentence):
+    """Add a batch-level remark to a result's errors (results read back from the resume file
+    were stored before any remark, so a remark is never there twice)."""
+    if sentence not in result.errors:
+        result.errors.append(sentence)
 
 
 class ResumeFile:
@@ -166,13 +172,14 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     ordered = [results[str(path)] for path, _ in notebooks]
     outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered), left_out=left_out)
     for result in ordered:
-        if result.student in left_out and left_out[result.student] not in result.errors:
-            result.errors.append(left_out[result.student])
+        if result.student in left_out:
+            note(result, left_out[result.student])
     if resume.failure:
         outcome.undelivered.append(resume.failure)
-    outcome.undelivered += write_reports(
+    sentences, outcome.lost = write_reports(
         ordered, json_path, csv_path, gradescope_dir, skip=set(outcome.shared_ids), rescue=rescue_folder
     )
+    outcome.undelivered += sentences
     if not outcome.undelivered:
         partial_path.unlink(missing_ok=True)
     return outcome

@@ -159,19 +159,20 @@ def folder_name(student):
 
 def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, skip=(), rescue=None):
     """Write the reports asked for (Gradescope's for every graded student id not in ``skip``).  A report
-    that cannot be written is written into the folder ``rescue()`` gives instead; returns a
-    sentence for each, saying where it went."""
-    reports = []
+    that cannot be written is written into the folder ``rescue()`` gives instead (under the
+    same name).  Returns (a sentence for each report not written where asked, the targets of
+    those written nowhere)."""
+    reports = []  # (target, its name in the rescue folder, text)
     if json_path:
-        reports.append((Path(json_path), Path(Path(json_path).name), to_json(results)))
+        reports.append((Path(json_path), Path(json_path).name, to_json(results)))
     if csv_path:
-        reports.append((Path(csv_path), Path(Path(csv_path).name), to_csv(results)))
+        reports.append((Path(csv_path), Path(csv_path).name, to_csv(results)))
     for result in results if gradescope_dir else []:
         if result.student not in skip and result.graded:  # never a 0 for a submission not graded
-            relative = Path("gradescope") / folder_name(result.student) / "results.json"
-            reports.append((Path(gradescope_dir) / relative.relative_to("gradescope"), relative, to_gradescope(result)))
-    undelivered, folder = [], None
-    for target, relative, text in reports:
+            name = Path(folder_name(result.student)) / "results.json"
+            reports.append((Path(gradescope_dir) / name, Path("gradescope") / name, to_gradescope(result)))
+    sentences, lost, folder = [], [], None
+    for target, rescued_name, text in reports:
         try:
             write_atomically(target, text)
             continue
@@ -181,11 +182,12 @@ def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, s
             folder = folder or (rescue() if rescue else None)
             if folder is None:
                 raise OSError("no folder to rescue it to")
-            write_atomically(folder / relative, text)
-            undelivered.append(f"{problem}; it was written to {folder / relative} instead")
+            write_atomically(folder / rescued_name, text)
+            sentences.append(f"{problem}; it was written to {folder / rescued_name} instead")
         except OSError as error:
-            undelivered.append(f"{problem}, nor rescued ({error})")
-    return undelivered
+            sentences.append(f"{problem}, nor rescued ({error})")
+            lost.append(target)
+    return sentences, lost
 
 
 def table(results):

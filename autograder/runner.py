@@ -23,13 +23,11 @@ import copy
 import io
 import json
 import os
-import struct
 import sys
 import time
 import traceback
 
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
-HEADER = struct.Struct(">I")
 MAX_TASK_FRAME = 256 * 1024**2
 
 
@@ -44,6 +42,8 @@ def read_frame_from(fd, limit=MAX_TASK_FRAME):
                 raise EOFError("the grader closed the task channel")
             data += chunk
         return bytes(data)
+
+    from refcall import HEADER  # the one frame format, beside this file in the sandbox library
 
     (size,) = HEADER.unpack(exactly(HEADER.size))
     if size > limit:
@@ -207,11 +207,11 @@ def recorded(namespace, recorders):
         namespace[name] = original
     if not recorders:
         return {}
-    return {"calls": {name: {"count": r.count, "calls": r.calls} for name, (r, _) in recorders.items()}}
+    return {"calls": {name: recorder.report() for name, (recorder, _) in recorders.items()}}
 
 
 # ----------------------------------------------------------------------------
-# The supervisor
+# Noting calls (in the supervisor, or in the student's process for its own helpers)
 # ----------------------------------------------------------------------------
 
 
@@ -229,6 +229,10 @@ class Recorder:
             self.calls[self.count] = self.summarize(args, kwargs)
         self.count += 1
 
+    def report(self):
+        """What the checks read: how many calls there were, and the chosen ones summarized."""
+        return {"count": self.count, "calls": self.calls}
+
     def summarize(self, args, kwargs):
         import numpy as np
 
@@ -244,6 +248,11 @@ class Recorder:
             elif isinstance(value, (int, float, str, type(None))) or (isinstance(value, list) and len(value) <= 10_000):
                 plain[name] = value
         return plain | zeros  # plain values first: the stored references list them in this order
+
+
+# ----------------------------------------------------------------------------
+# The supervisor
+# ----------------------------------------------------------------------------
 
 
 class Reporter:
@@ -300,7 +309,7 @@ class Supervisor:
                     continue
                 if message.get("kind") != "result" or message.get("case") != case["id"]:
                     raise self.refcall.ProtocolError("an answer to a case that was not asked")
-                calls = {name: {"count": r.count, "calls": r.calls} for name, r in recorders.items()}
+                calls = {name: recorder.report() for name, recorder in recorders.items()}
                 self.emit({"case": case["id"], "body": self.body(), "calls": calls})
                 break
         self.refcall.send_frame(self.channel, json.dumps({"op": "done"}).encode())

@@ -16,8 +16,9 @@ to the supervisor alone, never through the server.  What holds depends on the ma
 
 Always: the reference functions the graded one calls run in the supervisor, never in the
 student's process (a task may instead give the student's own versions, ``own_dependencies``:
-see ``Grader.grade_function``); a wall-clock limit (everything the run started is killed when it ends);
-rlimits; bounded output; and every message from the student's side decoded with bounds.
+see ``Grader.grade_function``); a wall-clock limit (everything the run started is killed when
+it ends); rlimits; bounded output; and every message from the student's side decoded with
+bounds.
 """
 
 import atexit
@@ -38,7 +39,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, wire
+from . import cgroups, refcall, wire
 from .forkserver import HOME_PREFIX
 from .paths import SOURCE_DIR
 
@@ -310,17 +311,16 @@ def shutdown_server():
             _SERVER.pop().stop()
 
 
-def _start(student, limits, uid, groups, child_ends):
+def _start(mode, student, limits, uid, groups, child_ends):
     """Start the run: its scratch folder (the mount point of its new root, or, unisolated, its
     cwd) is made inside the process server's folder, which the server removes when it ends, so
     a grader killed mid-run leaves no folder behind.  Tried once more, on a new server, if the
     running one has died.  Returns (pid, reply socket, scratch folder, the task's first frame)."""
-    mode = isolation_mode()
     for attempt in range(2):
         server = fork_server()
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=server.home))
         (scratch / "root").mkdir()
-        first = frame({"sandbox": sandbox_config(limits, scratch / "root", uid, groups), "student": student})
+        first = frame({"sandbox": sandbox_config(mode, limits, scratch / "root", uid, groups), "student": student})
         home = SCRATCH_HOME if mode != "none" else str(scratch / "root")
         try:
             pid, reply = server.spawn(scratch / "root", clean_environment(home), *child_ends)
@@ -372,11 +372,10 @@ def _wait(reply, seconds):
 
 def frame(value):
     data = wire.dumps(value).encode()
-    return len(data).to_bytes(4, "big") + data
+    return refcall.HEADER.pack(len(data)) + data
 
 
-def sandbox_config(limits, root, uid, groups):
-    mode = isolation_mode()
+def sandbox_config(mode, limits, root, uid, groups):
     return {
         "root": str(root),
         "allowlist": allowlist() if mode != "none" else None,
@@ -412,7 +411,7 @@ def run_task(task, limits=DEFAULT_LIMITS):
     start = time.perf_counter()
     child_ends = (pipes["stdin"][0], pipes["output"][1], pipes["result"][1])
     try:
-        pid, reply, scratch, first = _start(student, limits, uid, groups, child_ends)
+        pid, reply, scratch, first = _start(mode, student, limits, uid, groups, child_ends)
     except BaseException:
         for fd in (pipes["stdin"][1], pipes["output"][0], pipes["result"][0]):
             os.close(fd)
@@ -506,10 +505,8 @@ def _read_outcome(lines, outcome, calls_from_student=False):
             outcome.messages.append(message)
         elif "case" in event:
             message = {"case": event["case"], **_student_message(event.get("body", ""))}
-            message["calls"] = event.get("calls", {})  # noted by the supervisor: trusted
-            if calls_from_student:  # noted in the student's process: see Grader.grade_function
-                message["calls"] = message.pop("student_calls", {})
-            message.pop("student_calls", None)
+            noted_by_student = message.pop("student_calls", {})  # trusted only as Grader.grade_function says
+            message["calls"] = noted_by_student if calls_from_student else event.get("calls", {})
             message["seconds"] = message.pop("seconds")  # last, as in the stored references
             outcome.messages.append(message)
 

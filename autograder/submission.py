@@ -52,16 +52,15 @@ def student_id(path, root=None):
     ``root`` gives its own name.  Anything else, e.g. a notebook nested inside another
     student's folder, gets its whole path below ``root`` as its id, which no student can claim."""
     path = Path(path)
-    depth = len(path.relative_to(root).parts) if root is not None else 1
-    if root is not None and path.relative_to(root).parts[0] == "submitted":
-        depth -= 1
-    if path.parent.name == ASSIGNMENT and path.parent.parent.name and (root is None or depth == 3):
+    below = path.relative_to(root) if root is not None else None
+    depth = len(below.parts) - (below.parts[0] == "submitted") if below is not None else 1
+    if path.parent.name == ASSIGNMENT and path.parent.parent.name and (below is None or depth == 3):
         return shown(path.parent.parent.name)
-    if path.name == NOTEBOOK and path.parent.name and (root is None or depth == 2):
+    if path.name == NOTEBOOK and path.parent.name and (below is None or depth == 2):
         return shown(path.parent.name)
     if depth <= 1:
         return shown(path.stem)
-    return shown(path.relative_to(root).with_suffix(""))
+    return shown(below.with_suffix(""))
 
 
 def code_cells(notebook):

@@ -48,3 +48,28 @@ def write(nb, path):
     else:
         nbformat.write(nb, path)
     return path
+
+
+def walk_outside_allowlist(allowed):
+    """Source of a sandboxed function body that walks / and leaves in ``outside`` every path
+    that is neither under an ``allowed`` path nor one of the run's own places (/proc, /dev, its
+    scratch and /tmp), without descending into what it lists.  The caller adds its return."""
+    from autograder import jail
+
+    own = ("/proc", "/dev", jail.SCRATCH, jail.TMP)
+    return f"""
+import os
+allowed = {list(allowed)!r}
+own = {own!r}
+outside = []
+for folder, subfolders, files in os.walk("/"):
+    keep = []
+    for name in subfolders + files:
+        path = os.path.join(folder, name)
+        if any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed) or path in own:
+            continue
+        outside.append(path)
+        if name in subfolders:
+            keep.append(name)
+    subfolders[:] = [s for s in subfolders if s in keep]
+"""

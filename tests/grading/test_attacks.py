@@ -269,23 +269,7 @@ def test_nothing_outside_the_allowlist_exists_for_the_student():
     """Walk / from inside: every path lies in an allowlisted folder, is one of the run's own
     (scratch, /tmp, /proc, /dev), or is a folder on the way to an allowlisted one."""
     allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
-    body = f"""
-import os
-allowed = {allowed!r}
-own = ("/proc", "/dev", {jail.SCRATCH!r}, {jail.TMP!r})
-outside = []
-for folder, subfolders, files in os.walk("/"):
-    keep = []
-    for name in subfolders + files:
-        path = os.path.join(folder, name)
-        if any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed) or path in own:
-            continue
-        outside.append(path)
-        if name in subfolders:
-            keep.append(name)
-    subfolders[:] = [s for s in subfolders if s in keep]
-return outside
-"""
+    body = factory.walk_outside_allowlist(allowed) + "return outside\n"
     outside = run_body(body)
     on_the_way = {str(parent) for path in allowed for parent in Path(path).parents}
     assert [path for path in outside if path not in on_the_way and not path.startswith("/dev/")] == []

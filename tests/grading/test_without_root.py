@@ -29,7 +29,8 @@ pytestmark = pytest.mark.skipif(
 
 INSIDE = """
 import json, os, sys, textwrap
-sys.path.insert(0, os.getcwd())
+sys.path[:0] = [os.getcwd(), os.path.join(os.getcwd(), "tests", "grading")]
+import factory
 from autograder import jail, sandbox
 from autograder.sandbox import Limits, run_task
 
@@ -40,23 +41,8 @@ def run_body(body):
     return run_task(task, Limits(wall_seconds=60)).cases()["only"]
 
 allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
-walk = run_body(f'''
-import os
-allowed = {allowed!r}
-own = ("/proc", "/dev", {jail.SCRATCH!r}, {jail.TMP!r})
-outside = []
-for folder, subfolders, files in os.walk("/"):
-    keep = []
-    for name in subfolders + files:
-        path = os.path.join(folder, name)
-        if any(path == a or path.startswith(a.rstrip("/") + "/") for a in allowed) or path in own:
-            continue
-        outside.append(path)
-        if name in subfolders:
-            keep.append(name)
-    subfolders[:] = [s for s in subfolders if s in keep]
-return outside, os.getuid(), len([p for p in os.listdir("/proc") if p.isdigit()])
-''')
+walk = run_body(factory.walk_outside_allowlist(allowed)
+               + 'return outside, os.getuid(), len([p for p in os.listdir("/proc") if p.isdigit()])\\n')
 escape = run_body('''
 import os, time
 if os.fork() == 0:
