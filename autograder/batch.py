@@ -8,16 +8,18 @@ that cannot be written where asked is written to the grader's private folder ins
 (``BatchOutcome.undelivered`` says what went where).
 """
 
+import concurrent.futures
 import hashlib
 import json
 import logging
 import threading
 import time
 from collections import defaultdict
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .cluster import CourseMismatch
 from .grading import Grader
 from .paths import REFERENCES_DIR
 from .report import NOT_GRADED, SubmissionResult, write_reports
@@ -132,7 +134,102 @@ class ResumeFile:
                 )
 
 
-def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None):
+class LocalEngine:
+    """Grades in this process's threads (the default): ``jobs`` submissions at once."""
+
+    def __init__(self, grader, jobs):
+        self.grader, self.window = grader, 2 * jobs
+        self.pool = ThreadPoolExecutor(max_workers=jobs)
+
+    def submit(self, path, student, data, digest, only):
+        return self.pool.submit(self.grader.grade, path, student, only=only, data=data)
+
+    def wait_any(self, futures):
+        return concurrent.futures.wait(futures, return_when=concurrent.futures.FIRST_COMPLETED)[0]
+
+    def result(self, future):
+        return future.result()
+
+    def close(self):
+        self.pool.shutdown()
+
+
+class DaskEngine:
+    """Grades on a Dask cluster, one task per submission (see cluster.py)."""
+
+    def __init__(self, grader, address):
+        from . import cluster
+
+        self.grader, self.cluster = grader, cluster
+        self.client = cluster.connect(address)
+        try:
+            cluster.check_cluster(self.client)
+        except BaseException:
+            self.close()
+            raise
+        self.fingerprint = cluster.course_fingerprint()
+        self.window = max(64, 4 * cluster.worker_threads(self.client))  # bounds the bytes held here
+        self.tasks = {}  # future -> what it was submitted with, for a second chance
+        log.info("grading on %s (%d worker threads)", address, cluster.worker_threads(self.client))
+
+    def submit(self, path, student, data, digest, only, attempt=0):
+        key = self.cluster.task_key(path, digest) + (f"-again{attempt}" if attempt else "")
+        future = self.client.submit(
+            self.cluster.grade_on_worker, data, str(path), student, self.fingerprint, only, key=key, pure=False
+        )
+        self.tasks[future] = (path, student, data, digest, only, attempt)
+        return future
+
+    def wait_any(self, futures):
+        from distributed import wait
+
+        return wait(futures, return_when="FIRST_COMPLETED").done
+
+    def result(self, future):
+        """The SubmissionResult, or the future of a second try."""
+        from distributed import KilledWorker
+
+        path, student, data, digest, only, attempt = self.tasks.pop(future)
+        try:
+            return SubmissionResult.from_dict(future.result())
+        except KilledWorker:
+            if attempt < SECOND_CHANCES:  # it may only have shared a dying worker with the culprit
+                log.warning("%s was on workers that died; graded again", shown(path))
+                return self.submit(path, student, data, digest, only, attempt + 1)
+            log.warning("%s killed its grading worker at every try; scored 0", shown(path))
+            return killed_worker_result(path, student)
+
+    def close(self):
+        cluster = self.client.cluster
+        self.client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# Dask gives a task ``allowed-failures`` + 1 dying workers before it gives up on it (KilledWorker).
+# A worker that dies takes every task it holds with it, so a task can collect those deaths by
+# sharing workers with a submission that kills them; one more round of Dask's tries, under a new
+# key, makes that vanishingly unlikely.  (Schedulers should also run with worker-saturation 1.0,
+# so that a worker holds only the task it runs: README, "Grading on a cluster".)
+SECOND_CHANCES = 1
+KILLED_WORKER = (
+    "grading this submission stopped the grading worker's process at every try (Dask's allowed-failures + 1 "
+    "times), so it is scored 0; your instructor will look at it"
+)
+
+
+def killed_worker_result(path, student):
+    """A submission whose grading killed worker after worker: 0 points, and why."""
+    from .checks import SPECS
+    from .grading import all_failed
+
+    functions = {name: all_failed(spec, KILLED_WORKER) for name, spec in SPECS.items()}
+    return SubmissionResult(shown(path), student, functions, [KILLED_WORKER])
+
+
+def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None, scheduler=None):
+    """Grade every notebook under ``paths`` (locally with ``jobs`` threads, or on the Dask cluster
+    ``scheduler``) and write the reports; returns a BatchOutcome."""
     notebooks, left_out = find_notebooks_with_notes(paths)
     if not notebooks:
         raise FileNotFoundError("no notebooks found in " + ", ".join(str(p) for p in paths))
@@ -142,32 +239,59 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     grader = Grader()
     references = references_digest()
     done = load_partial(partial_path, references) if not only else {}
+    engine = DaskEngine(grader, scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
     partial_path.touch()
     resume = ResumeFile(partial_path, references)
     results = {}
 
-    def grade_one(path, student):
-        data, problem = read_regular_file(path)
-        key = (str(path), hashlib.sha256(data).hexdigest() if data is not None else problem)
-        if key in done:
-            return key, done[key], False
+    def finished(path, student, key, result, fresh):
+        results[str(path)] = result
+        if fresh and not only and result.graded:
+            resume.append(key, result)
+        log.info("%s: %s (%s)", result.student, f"{result.score:g}" if result.graded else "not graded",
+                 "graded" if fresh else "from the resume file")  # fmt: skip
+        bar.advance(f"{result.student}: {result.score:g}")
+
+    def settle(future):
+        path, student, key = running.pop(future)
         try:
-            result = grader.grade(path, student, only=only, data=data)
+            result = engine.result(future)
+            if not isinstance(result, SubmissionResult):  # tried again, under a new future
+                running[result] = (path, student, key)
+                return
+        except CourseMismatch:  # the cluster is set up wrongly: stop, say so, keep what is done
+            raise
         except Exception as error:  # a bug of ours must not stop the class's batch
             result = internal_error_result(path, student, f"{type(error).__name__}: {error}")
-            log.exception("the grader failed on %s; it is listed for regrading", shown(path))
-        return key, result, True
+            log.error("the grader failed on %s; it is listed for regrading", shown(path), exc_info=error)
+        finished(path, student, key, result, True)
 
-    with Progress(len(notebooks), progress) as bar, ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        futures = [pool.submit(grade_one, path, student) for path, student in notebooks]
-        for future in as_completed(futures):
-            key, result, fresh = future.result()
-            results[key[0]] = result
-            if fresh and not only and result.graded:
-                resume.append(key, result)
-            log.info("%s: %s (%s)", result.student, f"{result.score:g}" if result.graded else "not graded",
-                     "graded" if fresh else "from the resume file")  # fmt: skip
-            bar.advance(f"{result.student}: {result.score:g}")
+    def settle_some():
+        """Wait for a task to end; settle every ended one, in the order they were sent."""
+        ended = engine.wait_any(list(running))
+        for future in [future for future in running if future in ended]:
+            settle(future)
+
+    running = {}  # future -> (path, student, key), in the order they were sent
+    try:
+        with Progress(len(notebooks), progress) as bar:
+            for path, student in notebooks:
+                data, problem = read_regular_file(path)
+                digest = hashlib.sha256(data).hexdigest() if data is not None else problem
+                key = (str(path), digest)
+                if key in done:
+                    finished(path, student, key, done[key], False)
+                    continue
+                if data is None:  # unreadable: the reason is known here, no need to send it anywhere
+                    finished(path, student, key, grader.grade(path, student, only=only), True)
+                    continue
+                running[engine.submit(path, student, data, digest, only)] = (path, student, key)
+                while len(running) >= engine.window:
+                    settle_some()
+            while running:
+                settle_some()
+    finally:
+        engine.close()
 
     ordered = [results[str(path)] for path, _ in notebooks]
     outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered), left_out=left_out)

@@ -30,7 +30,12 @@ def build_parser():
         help="also write OUT, grades to import into Canvas, from ROSTER (Canvas's gradebook export)",
     )
     grade.add_argument("--canvas-column", help="the roster's column for this assignment (default: found by name)")
-    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once here (default 1)")
+    grade.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="grade on a Dask cluster: tcp://HOST:PORT of a running scheduler, or local:N to start N workers here",
+    )
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--verbose", action="store_true", help="log each submission and function as it is graded")
     grade.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS, help="grade only these functions")
@@ -72,7 +77,8 @@ def configure_logging(verbose):
 
 
 def run_grade(args):
-    from .batch import grade_batch
+    from .batch import KILLED_WORKER, grade_batch
+    from .cluster import CourseMismatch
     from .expected import StaleReferences
 
     if args.jobs < 1:
@@ -100,8 +106,9 @@ def run_grade(args):
             args.jobs,
             progress=not args.no_progress and sys.stderr.isatty(),
             only=args.only,
+            scheduler=args.scheduler,
         )
-    except (OSError, StaleReferences) as error:
+    except (OSError, StaleReferences, CourseMismatch) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     results = outcome.results
@@ -117,6 +124,9 @@ def run_grade(args):
     for student, paths in outcome.shared_ids.items():
         print(f"one student id, {len(paths)} notebooks (all in the reports, none sent to Gradescope): "
               f"{student}: {', '.join(paths)}", file=sys.stderr)  # fmt: skip
+    for result in results:
+        if KILLED_WORKER in result.errors:
+            print(f"scored 0, its grading killed the worker at every try (look at it): {result.path}", file=sys.stderr)
     failed = [r for r in results if not r.graded]
     for result in failed:
         print(f"not graded (regrade it): {result.path}: {result.errors[-1]}", file=sys.stderr)

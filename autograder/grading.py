@@ -62,6 +62,12 @@ def _pay_only_for_work(spec, results):
 log = logging.getLogger("autograder.grading")
 
 
+def all_failed(spec, feedback, seconds=0.0):
+    """Every check of ``spec`` failed, for one reason."""
+    checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
+    return FunctionResult(spec.name, 0.0, float(spec.points), checks, seconds)
+
+
 class SandboxUnavailable(RuntimeError):
     """The sandbox could not be set up: a fault of the grading machine, never the student's."""
 
@@ -192,8 +198,7 @@ class Grader:
         )
 
     def _all_failed(self, spec, feedback, start):
-        checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
-        return FunctionResult(spec.name, 0.0, float(spec.points), checks, time.perf_counter() - start)
+        return all_failed(spec, feedback, time.perf_counter() - start)
 
     def grade(self, path, student=None, only=None, data=None):
         """Grade the notebook at ``path`` (``data``: its bytes, when already read); never raises

@@ -7,9 +7,12 @@
 (e) grading one submission whose model is wrong (learning rate 0.05): its model is run twice,
     first with the student's own helpers, then with the references served from outside the
     student's process (22,001 remote calls of optimize).  Reported, with no target.
+(f) a batch of 16 copies of the correct submission with --jobs 2;
+(g) the same 16 through ``--scheduler local:2`` (a Dask cluster of two single-threaded worker
+    processes, started and stopped inside the time).
 Each is timed in a fresh process, REPEAT times, in rounds (a, b, c, d, then again), so that a
 slow spell of the machine touches every measurement alike; medians are compared.  Targets:
-a/b <= 0.5 (with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6.
+a/b <= 0.5 (with the canonical output unchanged), c/a <= 1.5, d/(8c) <= 0.6, g/f <= 1.15.
 """
 
 import argparse
@@ -22,7 +25,8 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = {"a/b": 0.5, "c/a": 1.5, "d/(8c)": 0.6}
+TARGETS = {"a/b": 0.5, "c/a": 1.5, "d/(8c)": 0.6, "g/f": 1.15}
+DASK_BATCH = 16
 
 
 def measure(what, *args):
@@ -64,6 +68,9 @@ def main(argv=None):
     one = factory.write(factory.notebook(), work / "one" / "correct.ipynb")
     for i in range(8):
         shutil.copy(one, factory.write(factory.notebook(), work / "batch" / "submissions" / f"s{i}.ipynb"))
+    (work / "batch16" / "submissions").mkdir(parents=True)
+    for i in range(DASK_BATCH):
+        shutil.copy(one, work / "batch16" / "submissions" / f"s{i}.ipynb")
     wrong = factory.write(factory.notebook({"model": styles.MODEL_RATE}), work / "wrong" / "wrong_model.ipynb")
 
     print("timing (each in a fresh process):")
@@ -73,6 +80,8 @@ def main(argv=None):
         "c": ("grade", one),
         "d": ("batch", work / "batch"),
         "e": ("grade", wrong),
+        "f": ("batch", work / "batch16"),
+        "g": ("dask", work / "batch16"),
     }
     runs = interleaved(plan, args.repeat)
     shutil.rmtree(work, ignore_errors=True)
@@ -81,6 +90,7 @@ def main(argv=None):
         "a/b": median["a"] / median["b"],
         "c/a": median["c"] / median["a"],
         "d/(8c)": median["d"] / (8 * median["c"]),
+        "g/f": median["g"] / median["f"],
     }
     memory = {
         "a_peak_rss_mb": max(r["rss_mb"] for r in runs["a"]),
@@ -88,7 +98,9 @@ def main(argv=None):
         "c_sandbox_peak_rss_mb": max(r["children_rss_mb"] for r in runs["c"]),
     }
     canonical = all(r["canonical"] for r in runs["a"])
-    scores_ok = all(r["score"] == 100 for r in runs["c"]) and all(r["scores"] == [100] for r in runs["d"])
+    scores_ok = all(r["score"] == 100 for r in runs["c"]) and all(
+        r["scores"] == [100] for key in ("d", "f", "g") for r in runs[key]
+    )
 
     print(f"\n{'measure':28} {'median':>9}")
     for key, label in (
@@ -97,6 +109,8 @@ def main(argv=None):
         ("c", "grade one submission"),
         ("d", "grade 8, --jobs 2"),
         ("e", "grade one, model wrong"),
+        ("f", f"grade {DASK_BATCH}, --jobs 2"),
+        ("g", f"grade {DASK_BATCH}, Dask local:2"),
     ):
         print(f"{key}  {label:25} {median[key]:8.2f}s")
     print(f"\n{'ratio':10} {'value':>7} {'target':>8}")
@@ -106,6 +120,9 @@ def main(argv=None):
         )
     reported = {"e/a": median["e"] / median["a"]}
     print(f"e/a        {reported['e/a']:7.2f}  (reported: a wrong model is graded twice)")
+    reported["dask_overhead_seconds_per_submission"] = (median["g"] - median["f"]) / DASK_BATCH
+    print(f"Dask's overhead per submission: {reported['dask_overhead_seconds_per_submission']:+.3f}s "
+          "(g - f) / 16, cluster start-up included")  # fmt: skip
     print(f"\ncanonical output unchanged: {canonical}; correct submissions scored 100: {scores_ok}")
     for name, value in memory.items():
         print(f"{name}: {value:.0f} MB")

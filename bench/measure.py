@@ -59,20 +59,29 @@ def grade(path):
     return time.perf_counter() - start, {"score": result.score}
 
 
-def batch(folder):
+def batch(folder, scheduler=None):
+    """``grade`` of a folder with --jobs 2, or (``scheduler``) on Dask, from the call to the
+    reports written: a Dask cluster is started, and stopped, inside the time."""
     from autograder.batch import grade_batch
     from autograder.sandbox import shutdown_server
 
     out = Path(folder) / "out" / "grades.json"
     start = time.perf_counter()
-    outcome = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False)
+    outcome = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False, scheduler=scheduler)
     shutdown_server()
     return time.perf_counter() - start, {"scores": sorted({r.score for r in outcome.results})}
 
 
+def dask(folder):
+    """The same batch through ``--scheduler local:2``: two Dask worker processes, one task each."""
+    return batch(folder, scheduler="local:2")
+
+
 if __name__ == "__main__":
     what, *args = sys.argv[1:]
-    seconds, extra = {"canonical": canonical, "baseline": baseline, "grade": grade, "batch": batch}[what](*args)
+    seconds, extra = {"canonical": canonical, "baseline": baseline, "grade": grade, "batch": batch, "dask": dask}[what](
+        *args
+    )
     print(
         json.dumps(
             {

@@ -36,6 +36,7 @@ def fake_measurements(seconds, log):
             "baseline": {"last_name": "x"},
             "grade": {"score": 100.0},
             "batch": {"scores": [100.0]},
+            "dask": {"scores": [100.0]},
         }[what]
         return {"seconds": seconds[what], "rss_mb": 50.0, "children_rss_mb": 140.0, **extra}
 
@@ -45,10 +46,11 @@ def fake_measurements(seconds, log):
 @pytest.mark.parametrize(
     "seconds, met",
     [
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0}, True),  # 0.4, 1.25, 0.5
-        ({"canonical": 6.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0}, False),  # a/b 0.6
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 7.0, "batch": 20.0}, False),  # c/a 1.75
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 30.0}, False),  # d/(8c) 0.75
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0}, True),  # .4 1.25 .5 1.1
+        ({"canonical": 6.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0}, False),  # a/b 0.6
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 7.0, "batch": 20.0, "dask": 22.0}, False),  # c/a 1.75
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 30.0, "dask": 33.0}, False),  # d/(8c) 0.75
+        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 24.0}, False),  # g/f 1.2
     ],
 )
 def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(seconds, met, monkeypatch, tmp_path):
@@ -57,11 +59,15 @@ def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(seconds
     out = tmp_path / "results.json"
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         status = bench_main.main(["--repeat", "3", "--json", str(out)])
-    assert log == ["canonical", "baseline", "grade", "batch", "grade"] * 3  # interleaved rounds (e grades too)
+    # interleaved rounds (e grades too; f is a batch)
+    assert log == ["canonical", "baseline", "grade", "batch", "grade", "batch", "dask"] * 3
     result = json.loads(out.read_text())
-    a, b, c, d = (seconds[k] for k in ("canonical", "baseline", "grade", "batch"))
-    assert result["ratios"] == pytest.approx({"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c)})
-    assert result["reported_ratios"] == pytest.approx({"e/a": c / a})  # e is timed by the same fake "grade"
+    a, b, c, d, g = (seconds[k] for k in ("canonical", "baseline", "grade", "batch", "dask"))
+    assert result["ratios"] == pytest.approx({"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c), "g/f": g / d})
+    # e is timed by the same fake "grade", f by the same fake "batch"
+    assert result["reported_ratios"] == pytest.approx(
+        {"e/a": c / a, "dask_overhead_seconds_per_submission": (g - d) / 16}
+    )
     assert status == (0 if met else 1)
     assert ("MISSED" in printed.getvalue()) == (not met)
 
