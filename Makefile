@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench weights
+.PHONY: demo test release lint bench weights crosscheck
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,3 +35,7 @@ bench: $(STAMP)
 # Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
 weights: $(STAMP)
 	$(PY) -m autograder.weights
+
+# The full 22,001-step run on emulated arm64 against the canonical file (root; ~10 minutes).
+crosscheck: $(STAMP)
+	$(PY) -m crosscheck

@@ -77,11 +77,50 @@ def dask(folder):
     return batch(folder, scheduler="local:2")
 
 
+def student_first(template, folder):
+    """The training cell in a fresh copy of the notebook's folder: numba's cache starts empty."""
+    import shutil
+
+    from bench.student import training_cell_seconds
+
+    shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(template, folder)
+    return training_cell_seconds(folder)
+
+
+def student_again(folder):
+    """The training cell once more, in a new kernel, in the folder a first run left."""
+    from bench.student import training_cell_seconds
+
+    return training_cell_seconds(folder)
+
+
+def student_numpy(folder):
+    from bench.student import training_cell_seconds
+
+    return training_cell_seconds(folder, numpy_only=True)
+
+
+def student_baseline(folder):
+    from bench.student import training_cell_seconds
+
+    return training_cell_seconds(folder)
+
+
 if __name__ == "__main__":
     what, *args = sys.argv[1:]
-    seconds, extra = {"canonical": canonical, "baseline": baseline, "grade": grade, "batch": batch, "dask": dask}[what](
-        *args
-    )
+    measurements = {
+        "canonical": canonical,
+        "baseline": baseline,
+        "grade": grade,
+        "batch": batch,
+        "dask": dask,
+        "student-first": student_first,
+        "student-again": student_again,
+        "student-numpy": student_numpy,
+        "student-baseline": student_baseline,
+    }
+    seconds, extra = measurements[what](*args)
     print(
         json.dumps(
             {

@@ -28,48 +28,74 @@ def test_does_the_baseline_train_the_same_model_as_the_solution():
     assert lines[0] == "Iteration: 0, Loss: 23.087336"  # the seed's first printed loss
 
 
-def fake_measurements(seconds, log):
+COMPILED = "utils: training runs compiled by numba 0.68.1 (same numbers as plain numpy, faster)"
+EXTRAS = {
+    "canonical": {"canonical": True},
+    "baseline": {"last_name": "x"},
+    "grade": {"score": 100.0},
+    "batch": {"scores": [100.0]},
+    "dask": {"scores": [100.0]},
+    "student-first": {"path": COMPILED},
+    "student-again": {"path": COMPILED},
+    "student-numpy": {"path": "utils: training runs in plain numpy, as DINO_PURE_NUMPY asks"},
+    "student-baseline": {"path": ""},
+}
+# a/b 0.4, c/a 1.25, d/(8c) 0.5, g/f 1.1, s1/sb 0.83, s2/sb 0.33: every target met
+MET = {"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0,
+       "student-first": 5.0, "student-again": 2.0, "student-numpy": 17.0, "student-baseline": 6.0}  # fmt: skip
+
+
+def fake_measurements(seconds, log, extras=EXTRAS):
     def measure(what, *args):
         log.append(what)
-        extra = {
-            "canonical": {"canonical": True},
-            "baseline": {"last_name": "x"},
-            "grade": {"score": 100.0},
-            "batch": {"scores": [100.0]},
-            "dask": {"scores": [100.0]},
-        }[what]
-        return {"seconds": seconds[what], "rss_mb": 50.0, "children_rss_mb": 140.0, **extra}
+        return {"seconds": seconds[what], "rss_mb": 50.0, "children_rss_mb": 140.0, **extras[what]}
 
     return measure
 
 
 @pytest.mark.parametrize(
-    "seconds, met",
+    "changes, met",
     [
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0}, True),  # .4 1.25 .5 1.1
-        ({"canonical": 6.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0}, False),  # a/b 0.6
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 7.0, "batch": 20.0, "dask": 22.0}, False),  # c/a 1.75
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 30.0, "dask": 33.0}, False),  # d/(8c) 0.75
-        ({"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 24.0}, False),  # g/f 1.2
+        ({}, True),
+        ({"canonical": 6.0}, False),  # a/b 0.6
+        ({"grade": 7.0}, False),  # c/a 1.75
+        ({"batch": 30.0, "dask": 33.0}, False),  # d/(8c) 0.75
+        ({"dask": 24.0}, False),  # g/f 1.2
+        ({"student-first": 7.0}, False),  # s1/sb 1.17
+        ({"student-again": 3.5}, False),  # s2/sb 0.58
     ],
 )
-def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(seconds, met, monkeypatch, tmp_path):
+def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(changes, met, monkeypatch, tmp_path):
+    seconds = {**MET, **changes}
     log = []
     monkeypatch.setattr(bench_main, "measure", fake_measurements(seconds, log))
     out = tmp_path / "results.json"
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         status = bench_main.main(["--repeat", "3", "--json", str(out)])
     # interleaved rounds (e grades too; f is a batch)
-    assert log == ["canonical", "baseline", "grade", "batch", "grade", "batch", "dask"] * 3
+    assert log == ["canonical", "baseline", "grade", "batch", "grade", "batch", "dask",
+                   "student-first", "student-again", "student-numpy", "student-baseline"] * 3  # fmt: skip
     result = json.loads(out.read_text())
     a, b, c, d, g = (seconds[k] for k in ("canonical", "baseline", "grade", "batch", "dask"))
-    assert result["ratios"] == pytest.approx({"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c), "g/f": g / d})
+    s1, s2, sn, sb = (seconds[k] for k in ("student-first", "student-again", "student-numpy", "student-baseline"))
+    assert result["ratios"] == pytest.approx(
+        {"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c), "g/f": g / d, "s1/sb": s1 / sb, "s2/sb": s2 / sb}
+    )
     # e is timed by the same fake "grade", f by the same fake "batch"
     assert result["reported_ratios"] == pytest.approx(
-        {"e/a": c / a, "dask_overhead_seconds_per_submission": (g - d) / 16}
+        {"e/a": c / a, "sn/sb": sn / sb, "dask_overhead_seconds_per_submission": (g - d) / 16}
     )
     assert status == (0 if met else 1)
     assert ("MISSED" in printed.getvalue()) == (not met)
+
+
+def test_is_a_student_run_on_the_wrong_path_a_failure(monkeypatch, tmp_path):
+    """Timings of a 'compiled' run that fell back to numpy would compare the wrong things."""
+    extras = {**EXTRAS, "student-first": {"path": "utils: training runs in plain numpy (same numbers; …)"}}
+    monkeypatch.setattr(bench_main, "measure", fake_measurements(MET, [], extras))
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        status = bench_main.main(["--repeat", "3", "--json", str(tmp_path / "r.json")])
+    assert status == 1 and "student runs on the path they claim: False" in printed.getvalue()
 
 
 def test_is_a_median_of_fewer_than_three_refused(tmp_path):

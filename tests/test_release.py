@@ -120,4 +120,18 @@ def test_can_the_checker_modules_be_imported_with_only_the_release(tmp_path):
         text=True,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "11"
+    import utils
+
+    assert result.stdout.strip() == str(len(utils.__all__))
+
+
+def test_does_the_release_ask_students_for_the_student_group_pins():
+    """requirements.txt in the release is what `pip install --group student` would install."""
+    import tomllib
+
+    from autograder.paths import COURSE_ROOT
+
+    group = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["dependency-groups"]["student"]
+    lines = (RELEASE_DIR / "requirements.txt").read_text().splitlines()
+    assert sorted(line for line in lines if line and not line.startswith("#")) == sorted(group)
+    assert "numba==0.68.1" in group and any(pin.startswith("matplotlib==") for pin in group)

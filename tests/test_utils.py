@@ -5,6 +5,8 @@ numpy's, and the data set's published facts."""
 import copy
 import hashlib
 import math
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -284,6 +286,7 @@ def test_is_the_public_api_what_students_are_told():
             "update_parameters",
             "get_sample",
             "print_sample",
+            "training_path",
         ]
     )
 
@@ -338,3 +341,118 @@ def test_does_backward_check_a_y_other_than_the_one_forward_saw(Y_backward, trai
     _, cache = utils.rnn_forward([None, 1, 2], [1, 2, 0], np.zeros((5, 1)), parameters)
     with pytest.raises(IndexError):
         utils.rnn_backward([None, 1, 2], Y_backward, parameters, cache)
+
+
+# --------------------------------------------------------------------------- the compiled path's cache
+
+CACHE_PROBE = """
+import sys
+sys.path.insert(0, sys.argv[1])
+import numpy as np
+import numba
+from utils.rnn import compiled, initialize_parameters, rnn_forward, training_path
+parameters = initialize_parameters(50, 27, 27)
+loss, _ = rnn_forward([None, 3, 1, 4, 1], [3, 1, 4, 1, 0], np.zeros((50, 1)), parameters)
+forward = compiled().forward
+print(training_path())
+print(float(loss).hex(), numba.config.CACHE_DIR or "-", sum(forward.stats.cache_hits.values()),
+      sum(forward.stats.cache_misses.values()))
+"""
+
+
+def environment(changes):
+    """os.environ with ``changes``; a change to None removes the variable."""
+    merged = {**os.environ, **(changes or {})}
+    return {name: value for name, value in merged.items() if value is not None}
+
+
+def run_cache_probe(folder, wrapper=(), env=None):
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [*wrapper, sys.executable, "-c", CACHE_PROBE, str(folder)],
+        capture_output=True, text=True, timeout=300, env=environment(env),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    sentence, numbers = done.stdout.strip().splitlines()
+    loss, cache_dir, hits, misses = numbers.split()
+    return sentence, float.fromhex(loss), cache_dir, int(hits), int(misses)
+
+
+def numpy_path_loss():
+    from utils import rnn
+    from utils.rnn import initialize_parameters, rnn_forward
+
+    saved = rnn._COMPILED[:]
+    rnn._COMPILED[:] = [None]
+    try:
+        loss, _ = rnn_forward([None, 3, 1, 4, 1], [3, 1, 4, 1, 0], np.zeros((50, 1)), initialize_parameters(50, 27, 27))
+    finally:
+        rnn._COMPILED[:] = saved
+    return loss
+
+
+@pytest.fixture
+def utils_copy(tmp_path):
+    import shutil
+
+    if utils.rnn.compiled() is None:
+        pytest.skip("numba is not installed")
+    shutil.copytree(
+        Path(utils.__file__).parent, tmp_path / "course" / "utils", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    return tmp_path / "course"
+
+
+def test_is_the_first_compile_kept_next_to_utils_for_the_next_kernel(utils_copy):
+    own_choice = {"NUMBA_CACHE_DIR": None}  # numba's own choice, as on a student's machine
+    first = run_cache_probe(utils_copy, env=own_choice)
+    again = run_cache_probe(utils_copy, env=own_choice)
+    assert first[0].startswith("utils: training runs compiled by numba")
+    assert first[3:] == (0, 1) and again[3:] == (1, 0)  # compiled once, then loaded
+    assert list((utils_copy / "utils" / "__pycache__").glob("_compiled.forward-*.nbi"))
+    assert first[1] == again[1] == numpy_path_loss()
+
+
+def test_does_a_read_only_utils_folder_still_train_compiled(utils_copy, tmp_path):
+    """utils/ and the home folder mounted read-only (a lab machine, a shared course folder):
+    numba finds nowhere to keep its cache, so it compiles into a temporary folder."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and util-linux unshare, to mount folders read-only")
+    home = tmp_path / "home"
+    home.mkdir()
+    mounts = f'mount --bind -o ro {utils_copy} {utils_copy} && mount --bind -o ro {home} {home} && exec "$@"'
+    wrapper = ("unshare", "--mount", "--propagation", "private", "sh", "-c", mounts, "sh")
+    read_only = {"NUMBA_CACHE_DIR": None, "HOME": str(home), "XDG_CACHE_HOME": None}
+    sentence, loss, cache_dir, hits, misses = run_cache_probe(utils_copy, wrapper, read_only)
+    assert sentence.startswith("utils: training runs compiled by numba")
+    assert Path(cache_dir).name.startswith("dino-numba-") and misses == 1
+    assert not (utils_copy / "utils" / "__pycache__").exists()
+    assert loss == numpy_path_loss()
+
+
+def test_does_training_path_say_when_numpy_runs():
+    import subprocess
+    import sys
+
+    code = "import utils; print(utils.training_path())"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "DINO_PURE_NUMPY": "1"},
+        cwd=Path(utils.__file__).parent.parent,
+    )  # fmt: skip
+    assert done.stdout.startswith("utils: training runs in plain numpy, as DINO_PURE_NUMPY asks")
+
+
+def test_are_sizes_beyond_one_summation_block_left_to_the_numpy_code():
+    """The kernels sum at most 128 terms (one block of numpy's pairwise summation); wider
+    layers train with the numpy code, whose sums halve as numpy's do."""
+    from utils import rnn
+
+    if rnn.compiled() is None:
+        pytest.skip("numba is not installed")
+    for n_a, n_y, compiled in [(50, 27, True), (128, 128, True), (3, 2, True), (129, 27, False), (50, 129, False)]:
+        parameters = rnn.initialize_parameters(n_a, n_y, n_y)
+        assert (rnn.kernels_for(parameters) is not None) == compiled, (n_a, n_y)

@@ -6,8 +6,10 @@ have numba, so the autograder trains as fast as a plain ``np.dot`` loop would.
 
 Every operation here is the one numpy performs in rnn.py, in the same order:
 
-- sums over a row are numpy's pairwise summation (blocks of 8 accumulators, halving
-  above 128 elements), which is what ``ndarray.sum`` does along a contiguous axis;
+- sums over a row are numpy's pairwise summation for up to 128 terms (8 accumulators
+  combined as a tree), which is what ``ndarray.sum`` does along a contiguous axis; rnn.py
+  uses these kernels only when n_a and n_y are at most 128 (``kernels_for``), and its
+  numpy code, which also halves longer sums, otherwise;
 - sums over time are plain left-to-right accumulations starting from 0.0;
 - exp, tanh and log are the polynomials of exact.py, step by step.
 
@@ -64,41 +66,6 @@ def _pairwise_block(a, start, n):
         res += a[start + i]
         i += 1
     return res
-
-
-@njit(cache=True)
-def _pairwise(a, start, n):
-    """numpy's pairwise sum of a[start:start + n]: above 128 elements, the sum of two halves
-    (the first a multiple of 8 long).  Written with an explicit stack: numba's cache does not
-    handle recursive functions well."""
-    if n <= PW_BLOCKSIZE:
-        return _pairwise_block(a, start, n)
-    starts, sizes, stages = np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64, np.int64)
-    lefts, rights = np.empty(64), np.empty(64)
-    starts[0], sizes[0], stages[0], depth, result = start, n, 0, 1, 0.0
-    while depth > 0:
-        top = depth - 1
-        size = sizes[top]
-        half = size // 2
-        half -= half % 8
-        if size <= PW_BLOCKSIZE or stages[top] == 2:
-            value = _pairwise_block(a, starts[top], size) if size <= PW_BLOCKSIZE else lefts[top] + rights[top]
-            depth -= 1
-            if depth == 0:
-                result = value
-            elif stages[depth - 1] == 1:
-                lefts[depth - 1] = value
-            else:
-                rights[depth - 1] = value
-        elif stages[top] == 0:
-            stages[top] = 1
-            starts[depth], sizes[depth], stages[depth] = starts[top], half, 0
-            depth += 1
-        else:
-            stages[top] = 2
-            starts[depth], sizes[depth], stages[depth] = starts[top] + half, size - half, 0
-            depth += 1
-    return result
 
 
 @njit(cache=True)
@@ -195,16 +162,17 @@ def _log(x):
 def _matvec(columns, v, out, acc):
     """out = W·v, with W given by its columns: columns[j] = W[:, j], shape (n, m) for W (m, n).
 
-    out[i] is numpy's pairwise sum over j of W[i, j]·v[j].  For rows of 8 to 128 elements (all
-    rows here) acc[k, i] holds numpy's k-th running sum of row i; reading W by columns lets all
-    m rows advance side by side, so the loops over i run on SIMD lanes with the same additions."""
+    out[i] is numpy's pairwise sum over j of W[i, j]·v[j] (n <= 128, see rnn.kernels_for).  For
+    rows of 8 or more elements acc[k, i] holds numpy's k-th running sum of row i; reading W by
+    columns lets all m rows advance side by side, so the loops over i run on SIMD lanes with the
+    same additions.  Shorter rows are summed as numpy does, one term after another."""
     n, m = columns.shape
-    if n < 8 or n > PW_BLOCKSIZE:
+    if n < 8:
         products = np.empty(n)
         for i in range(m):
             for j in range(n):
                 products[j] = columns[j, i] * v[j]
-            out[i] = _pairwise(products, 0, n)
+            out[i] = _pairwise_block(products, np.int64(0), n)  # int64, not Literal[0]: one compile
         return
     body = n - n % 8
     for k in range(8):
@@ -256,7 +224,7 @@ def forward(X, Y, a0, Wax, Waa, Wya, b, by):
         for i in range(n_y):
             z[i] = z[i] - top
         _exp_into(z, e, r[:n_y], k[:n_y], bits[:n_y])
-        total = _pairwise(e, 0, n_y)
+        total = _pairwise_block(e, np.int64(0), n_y)
         for i in range(n_y):
             y_hat[t, i] = e[i] / total
     loss = 0.0

@@ -7,12 +7,15 @@ What you get:
 - ``rnn_step_forward``, ``rnn_step_backward`` (one time step, as in the equations)
 - ``rnn_forward``, ``rnn_backward`` (a whole name at once)
 - ``get_sample``, ``print_sample`` (turn sampled indices into a name)
+- ``training_path`` (says whether training runs compiled by numba or in plain numpy)
 
 All of them use the reproducible arithmetic in ``utils/exact.py`` instead of
 ``np.dot``, ``np.exp`` and ``np.tanh``: the results are identical to the last bit
 on every computer, so the expected outputs printed in the notebook are exactly
 what you will see. See that file for why and how. (If numba is installed, the
-training loops run compiled, from ``utils/_compiled.py``: same numbers, faster.)
+training loops run compiled, from ``utils/_compiled.py``: same numbers, faster.  The
+first training compiles them, a few seconds, and keeps the result in
+``utils/__pycache__`` for the next time.)
 """
 
 from .rnn import (
@@ -26,6 +29,7 @@ from .rnn import (
     rnn_step_forward,
     smooth,
     softmax,
+    training_path,
     update_parameters,
 )
 
@@ -40,5 +44,6 @@ __all__ = [
     "rnn_step_forward",
     "smooth",
     "softmax",
+    "training_path",
     "update_parameters",
 ]

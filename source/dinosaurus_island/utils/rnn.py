@@ -23,6 +23,7 @@ for all time steps at once, which is several times faster in numpy.
 """
 
 import os
+import tempfile
 
 import numpy as np
 
@@ -37,14 +38,49 @@ def compiled():
     Imported on first use, so code that never trains does not pay for importing numba.
     DINO_PURE_NUMPY=1 forces the numpy code below."""
     if not _COMPILED:
-        try:
-            if os.environ.get("DINO_PURE_NUMPY"):
-                raise ImportError("the numpy path was requested")
-            from . import _compiled
-        except ImportError:
-            _compiled = None
-        _COMPILED.append(_compiled)
+        _COMPILED.append(_load_compiled())
     return _COMPILED[0]
+
+
+def _load_compiled():
+    if os.environ.get("DINO_PURE_NUMPY"):
+        return None
+    try:
+        import numba
+    except ImportError:
+        return None
+    # numba keeps what it compiles (a few seconds, the first time) in utils/__pycache__, or in
+    # ~/.cache/numba when this folder is read-only; when neither can be written it refuses to
+    # load the module, so we give it a temporary folder (then each new kernel compiles again).
+    try:
+        from . import _compiled
+    except RuntimeError:
+        numba.config.CACHE_DIR = tempfile.mkdtemp(prefix="dino-numba-")
+        from . import _compiled
+    return _compiled
+
+
+def kernels_for(parameters):
+    """The compiled kernels if they cover these sizes, else None (and the numpy code runs).
+
+    They cover n_a, n_y <= 128: every sum is then one block of numpy's pairwise summation."""
+    kernels = compiled()
+    try:
+        widest = max(len(parameters["Waa"]), len(parameters["Wya"]))
+    except (KeyError, TypeError):
+        return kernels  # let the kernels' own checks say what is wrong
+    return kernels if kernels is not None and widest <= kernels.PW_BLOCKSIZE else None
+
+
+def training_path():
+    """One sentence saying how training will compute here (the numbers are the same either way)."""
+    if compiled() is not None:
+        import numba
+
+        return f"utils: training runs compiled by numba {numba.__version__} (same numbers as plain numpy, faster)"
+    if os.environ.get("DINO_PURE_NUMPY"):
+        return "utils: training runs in plain numpy, as DINO_PURE_NUMPY asks (same numbers, slower)"
+    return "utils: training runs in plain numpy (same numbers; `pip install numba` makes it several times faster)"
 
 
 PARAMETER_NAMES = ("Wax", "Waa", "Wya", "b", "by")
@@ -153,7 +189,7 @@ def rnn_forward(X, Y, a0, parameters):
     """
     indices = _indices(X, Y, parameters["Wax"].shape[1], parameters["Wya"].shape[0])  # clear errors for bad X, Y
     seen = (list(X), list(Y), indices)  # the checked example, kept so that rnn_backward need not check it again
-    if compiled() is not None:
+    if kernels_for(parameters) is not None:
         return _compiled_forward(indices, seen, a0, parameters)
     Wax, Waa, Wya = parameters["Wax"], parameters["Waa"], parameters["Wya"]
     b, by = parameters["b"], parameters["by"]
@@ -186,7 +222,7 @@ def rnn_backward(X, Y, parameters, cache):
     Returns the gradients {"dWax", "dWaa", "dWya", "db", "dby"} and the dict of
     hidden states a, where a[-1] is the initial state and a[t] the state after step t.
     """
-    if compiled() is not None:
+    if kernels_for(parameters) is not None:
         return _compiled_backward(X, Y, parameters, cache)
     y_hat, hidden, a0, _ = cache
     Wya, Waa = parameters["Wya"], parameters["Waa"]
