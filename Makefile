@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench weights crosscheck
+.PHONY: demo test release lint bench weights crosscheck system-packages
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +17,20 @@ demo: $(STAMP)
 	$(PY) -m autograder assign
 	$(PY) -m autograder demo
 
+# What some tests need from the system: Chromium (the browser test), QEMU and debootstrap (the
+# arm64 check).  Installed with apt-get when we are root on Debian/Ubuntu and they are missing;
+# elsewhere those tests skip, each with a one-line reason.
+SYSTEM_PACKAGES := chromium qemu-user-static debootstrap
+system-packages:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v qemu-aarch64-static && command -v debootstrap; } >/dev/null; then \
+		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; } || \
+		echo "could not install $(SYSTEM_PACKAGES): the browser and arm64 tests will skip"; \
+	fi
+
 # The whole test suite (what CI runs).
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 

@@ -30,6 +30,9 @@ def build_parser():
         help="also write OUT, grades to import into Canvas, from ROSTER (Canvas's gradebook export)",
     )
     grade.add_argument("--canvas-column", help="the roster's column for this assignment (default: found by name)")
+    grade.add_argument(
+        "--overwrite", action="store_true", help="replace --json/--csv files even if this grader did not write them"
+    )
     grade.add_argument("--jobs", type=int, default=1, help="submissions graded at once here (default 1)")
     grade.add_argument(
         "--scheduler",
@@ -86,8 +89,16 @@ def run_grade(args):
         return 2
     configure_logging(getattr(args, "verbose", False))
     from .canvas import RosterError, assignment_column, read_roster
+    from .report import foreign_reports
     from .sandbox import protections
 
+    for path in [] if args.overwrite else foreign_reports(args.json, args.csv):
+        print(f"error: {path} exists and was not written by this grader (`nbgrader export` writes grades.csv, "
+              "for one): choose another name, or pass --overwrite to replace it", file=sys.stderr)  # fmt: skip
+        return 2
+    if args.canvas and Path(args.canvas[0]).resolve() == Path(args.canvas[1]).resolve():
+        print("error: --canvas ROSTER OUT: OUT would replace the roster; give it another name", file=sys.stderr)
+        return 2
     roster = None
     if args.canvas:  # checked now, not after an hour of grading
         try:

@@ -124,12 +124,35 @@ def spreadsheet_text(value):
 def to_csv(results):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "errors"])
+    writer.writerow(CSV_HEADER.split(","))
     for r in results:
         scores = [r.functions[name].score if name in r.functions else "" for name in GRADED_FUNCTIONS]
         texts = [spreadsheet_text(t) for t in (r.student, r.path, "; ".join(r.errors))]
         writer.writerow([texts[0], texts[1], *scores, r.score if r.graded else "", MAX_SCORE, texts[2]])
     return buffer.getvalue()
+
+
+CSV_HEADER = ",".join(["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "errors"])
+
+
+def written_by_us(path):
+    """Whether the existing file ``path`` is a report this grader writes (so may be replaced)."""
+    try:
+        with open(path, encoding="utf-8") as file:
+            head = file.read(1 << 20)
+    except (OSError, UnicodeDecodeError):
+        return False
+    if Path(path).suffix.lower() == ".json" or head.lstrip().startswith("{"):
+        try:
+            return isinstance(json.loads(head).get("submissions"), list)
+        except (ValueError, AttributeError):
+            return False
+    return head.splitlines()[:1] == [CSV_HEADER]
+
+
+def foreign_reports(*paths):
+    """The given report paths that exist but hold something this grader did not write."""
+    return [path for path in paths if path and Path(path).exists() and not written_by_us(path)]
 
 
 def to_gradescope(result):

@@ -6,15 +6,12 @@ import importlib.util
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
+import factory
 import pytest
+import styles
 
-sys.path.insert(0, str(Path(__file__).parent / "grading"))
-import factory  # noqa: E402
-import styles  # noqa: E402
-
-from autograder.paths import NOTEBOOK, RELEASE_DIR  # noqa: E402
+from autograder.paths import NOTEBOOK, RELEASE_DIR
 
 
 @pytest.fixture
@@ -70,6 +67,26 @@ def extra_cell(nb):
     return nb
 
 
+def ungraded_cell_edited(old, new):
+    def edit(nb):
+        cell = next(c for c in nb.cells if c.cell_type == "code" and old in c.source)
+        cell.source = cell.source.replace(old, new)
+        return nb
+
+    return edit
+
+
+def cell_appended(source):
+    def append(nb):
+        extra = copy.deepcopy(nb.cells[-2])
+        extra.cell_type, extra.metadata, extra.source, extra.id = "code", {}, source, "appended"
+        extra.outputs, extra.execution_count = [], None
+        nb.cells.append(extra)
+        return nb
+
+    return append
+
+
 RULES = [
     ("deleted", lambda nb: without(nb, "sample"), "the graded cell for sample is missing", 1),
     ("duplicated", lambda nb: duplicated(nb, "clip"), "appears 2 times", 1),
@@ -94,6 +111,18 @@ RULES = [
     ("globals", lambda nb: factory.notebook({"model": styles.MODEL_GLOBALS}), "'data', a variable of the notebook", 0),
     ("extra cell", extra_cell, "extra code cell", 0),
     ("values()", lambda nb: factory.notebook({"sample": styles.SAMPLE_VALUES}), "char_to_ix.values()", 0),
+    (
+        "shadows a graded function",
+        ungraded_cell_edited("for max_norm in (5.0, 0):", "for clip in (5.0, 0):"),
+        "assigns the name `clip`, which replaces your graded function",
+        0,
+    ),
+    (
+        "shadows a helper",
+        cell_appended("from math import tanh\nrnn_forward, sample_test = 1, 2"),
+        "assigns the name `rnn_forward`, which replaces a helper",
+        0,
+    ),
     (
         "placeholder",
         lambda nb: edited_cell(nb, "optimize", "gradients = clip(gradients, 5)", "gradients = None"),
@@ -122,6 +151,10 @@ def test_does_the_solution_pasted_into_the_release_pass_cleanly(release_copy):
 def test_does_the_scaffold_as_released_say_not_implemented_yet(release_copy):
     code, output = check(release_copy, None)
     assert code == 0
+    assert output.rstrip().endswith(
+        "The notebook can be graded, but it is not finished: 4 of 4 exercises (clip, sample, optimize, model) "
+        "are not implemented yet and would score 0, so it can get at most 0 of 100 points."
+    )
     for function in ("clip", "sample", "optimize", "model"):
         assert f"{function} is not implemented yet" in output
         assert f"  {function:9} FAILED: {function} is not implemented yet" in output
@@ -143,3 +176,29 @@ def test_does_the_checker_compute_nbgrader_checksums_exactly():
     for cell in nb.cells:
         if "nbgrader" in cell.metadata:
             assert module.nbgrader_checksum(cell) == compute_checksum(cell)
+
+
+def test_does_one_unfinished_exercise_say_what_it_costs(release_copy):
+    nb = edited_cell(factory.notebook(), "optimize", "gradients = clip(gradients, 5)", "gradients = None")
+    code, output = check(release_copy, nb, "--no-tests")
+    assert code == 0
+    assert "1 of 4 exercises (optimize) is not implemented yet and would score 0, so it can get at most 80" in output
+
+
+def test_do_the_checkers_points_agree_with_the_graders():
+    from autograder.checks import SPECS
+
+    spec = importlib.util.spec_from_file_location("student_check", RELEASE_DIR / "check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.POINTS == {name: spec.points for name, spec in SPECS.items()}
+
+
+def test_does_the_release_check_refuse_a_cell_that_shadows_an_exercise(release_copy):
+    from autograder.assign import problems
+
+    nb = factory.notebook()
+    ungraded_cell_edited("for max_norm in (5.0, 0):", "for clip in (5.0, 0):")(nb)
+    factory.write(nb, release_copy / NOTEBOOK)
+    assert any("rebinds 'clip'" in problem for problem in problems(release_copy))
+    assert not [p for p in problems(RELEASE_DIR) if "rebinds" in p]

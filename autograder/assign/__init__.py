@@ -60,6 +60,16 @@ def generate(release_root, db_url=None):
     return Path(release_root) / ASSIGNMENT
 
 
+def release_check(release_dir):
+    """The release's own check.py, as a module: its rules are the ones students get."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("release_check", Path(release_dir) / "check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def problems(release_dir):
     """Everything wrong with a built release, as readable sentences (empty when clean)."""
     release_dir = Path(release_dir)
@@ -81,6 +91,9 @@ def problems(release_dir):
     for name in GRADED_FUNCTIONS:
         if grade_ids.count(name) != 1 or grade_ids.count(f"{name}_test") != 1:
             found.append(f"the release must have exactly one {name!r} cell and one {name + '_test'!r} cell")
+    graded = {index for index, grade_id in enumerate(grade_ids) if grade_id in GRADED_FUNCTIONS}
+    for index, name in release_check(release_dir).shadowing(nb.cells, graded):
+        found.append(f"cell {index} rebinds {name!r}, which the exercises rely on (check.py's rule)")
     for path in release_dir.rglob("*.py"):
         text = path.read_text()
         if "BEGIN SOLUTION" in text or "BEGIN HIDDEN TESTS" in text or "import autograder" in text:

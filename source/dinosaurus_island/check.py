@@ -36,7 +36,10 @@ GRADED = {  # grade_id: (marker, signature as written in the release)
         "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, vocab_size=27, verbose=False",
     ),
 }
+POINTS = {"clip": 20, "sample": 30, "optimize": 20, "model": 30}  # of 100, as the grader gives them
 PROVIDED = set(utils.__all__) | {"np", "copy", "pprint"} | set(GRADED)
+# Names the graded and test cells rely on: a cell that rebinds one breaks every cell run after it.
+RELIED_ON = set(GRADED) | {f"{name}_test" for name in GRADED} | set(utils.__all__)
 SECONDS = {"clip": 60, "sample": 60, "optimize": 60, "model": 600}
 START, END = "### START CODE HERE ###", "### END CODE HERE ###"
 
@@ -79,6 +82,7 @@ class Finding:
     line: int | None
     message: str
     fatal: bool = False
+    unfinished: str | None = None  # the exercise this finding says is not implemented yet
 
     def __str__(self):
         where = [f"cell {self.cell}" if self.cell is not None else "notebook"]
@@ -193,6 +197,39 @@ def check_extra_cells(cells, located, findings):
             )
 
 
+def bound_names(source):
+    """The names a cell binds at its top level (assignments, loop variables, imports, def and
+    class), read from Python's own symbol table; IPython's % and ! lines are left out."""
+    code = "\n".join(line for line in source.splitlines() if not line.lstrip().startswith(("%", "!")))
+    try:
+        table = symtable.symtable(code, "<cell>", "exec")
+    except SyntaxError:
+        return set()
+    return {s.get_name() for s in table.get_symbols() if s.is_assigned() or s.is_imported() or s.is_namespace()}
+
+
+def shadowing(cells, graded_indices):
+    """(cell index, name) for each name an ungraded code cell binds that the exercises rely on."""
+    found = []
+    for index, cell in enumerate(cells):
+        if cell["cell_type"] == "code" and index not in graded_indices:
+            found += [(index, name) for name in sorted(bound_names(cell["source"]) & RELIED_ON)]
+    return found
+
+
+def check_shadowing(cells, located, findings):
+    for index, name in shadowing(cells, set(located.values())):
+        what = "your graded function" if name in GRADED else "a helper the notebook imports"
+        findings.append(
+            Finding(
+                index,
+                None,
+                f"this cell assigns the name `{name}`, which replaces {what} for every cell run after it "
+                "(running a test again then fails with a confusing error). Use another name.",
+            )
+        )
+
+
 def code_region(source):
     """(first line number, lines) of the part between START and END CODE HERE."""
     lines = source.splitlines()
@@ -243,6 +280,7 @@ def check_graded_cell(index, name, source, findings):
                 f"{name} is not implemented yet: {len(placeholders)} None "
                 f"placeholder{'s' * (len(placeholders) > 1)} left (line{'s' * (len(placeholders) > 1)} "
                 f"{lines}); replace {'them' if len(placeholders) > 1 else 'it'} with your code.",
+                unfinished=name,
             )
         )
     try:
@@ -358,6 +396,7 @@ def main(argv=None):
     located = locate_graded_cells(cells, findings)
     check_read_only(cells, findings)
     check_extra_cells(cells, located, findings)
+    check_shadowing(cells, located, findings)
     for name, index in located.items():
         check_graded_cell(index, name, cells[index]["source"], findings)
 
@@ -380,15 +419,23 @@ def main(argv=None):
 
     problems = len(findings)
     tests = f", {passed} of {len(GRADED)} visible tests passed" if run_tests else ""
-    print(
-        f"\n{problems} finding{'s' * (problems != 1)}{tests}. "
-        + (
-            "The notebook can be graded."
-            if gradable
-            else "The notebook CANNOT be graded as it is: fix the lines marked ✗ first."
-        )
-    )
+    print(f"\n{problems} finding{'s' * (problems != 1)}{tests}. " + verdict(gradable, findings))
     return 0 if gradable else 1
+
+
+def verdict(gradable, findings):
+    """The last sentence: can the grader grade it, and is it finished."""
+    if not gradable:
+        return "The notebook CANNOT be graded as it is: fix the lines marked ✗ first."
+    unfinished = [name for name in GRADED if any(f.unfinished == name for f in findings)]
+    if not unfinished:
+        return "The notebook can be graded."
+    lost = sum(POINTS[name] for name in unfinished)
+    return (
+        f"The notebook can be graded, but it is not finished: {len(unfinished)} of {len(GRADED)} exercises "
+        f"({', '.join(unfinished)}) {'is' if len(unfinished) == 1 else 'are'} not implemented yet and would "
+        f"score 0, so it can get at most {sum(POINTS.values()) - lost} of {sum(POINTS.values())} points."
+    )
 
 
 if __name__ == "__main__":

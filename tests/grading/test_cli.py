@@ -164,3 +164,27 @@ def test_does_verbose_log_each_submission_as_it_is_graded(course, tmp_path):
     assert "autograder.batch INFO: alice: 50 (graded)" in done.stderr
     quiet = cli("grade", str(course), "--json", str(tmp_path / "h.json"), "--only", *ONLY)
     assert "INFO" not in quiet.stderr
+
+
+def test_is_a_report_the_grader_did_not_write_never_replaced_silently(course, tmp_path):
+    """`nbgrader export` writes grades.csv too: the grader refuses to replace it, before grading."""
+    theirs = tmp_path / "grades.csv"
+    theirs.write_text("assignment,duedate,timestamp,student_id,raw_score\ndinosaurus_island,,,alice,100.0\n")
+    done = cli("grade", str(course), "--json", str(tmp_path / "g.json"), "--csv", str(theirs), "--only", *ONLY)
+    assert done.returncode == 2
+    assert f"{theirs} exists and was not written by this grader" in done.stderr and "--overwrite" in done.stderr
+    assert theirs.read_text().startswith("assignment,duedate") and not (tmp_path / "g.json").exists()
+
+    again = cli("grade", str(course), "--json", str(tmp_path / "g.json"), "--csv", str(theirs), "--only", *ONLY,
+                "--overwrite")  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert theirs.read_text().startswith("student,path,clip")
+    rerun = cli("grade", str(course), "--json", str(tmp_path / "g.json"), "--csv", str(theirs), "--only", *ONLY)
+    assert rerun.returncode == 0, rerun.stderr  # its own reports it replaces without asking
+
+
+def test_is_a_json_file_of_someone_else_refused_too(course, tmp_path):
+    other = tmp_path / "grades.json"
+    other.write_text('{"students": []}')
+    done = cli("grade", str(course), "--json", str(other), "--only", *ONLY)
+    assert done.returncode == 2 and other.read_text() == '{"students": []}'

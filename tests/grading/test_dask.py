@@ -69,7 +69,18 @@ def start_cluster(folder, workers=2, course=COURSE_ROOT):
     for number in range(workers):
         processes.append(
             subprocess.Popen(
-                [DASK, "worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-dashboard"],
+                [
+                    DASK,
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-dashboard",
+                    "--name",
+                    f"w{number}",
+                ],  # fmt: skip
                 env=env,
                 cwd=folder,
                 stdout=subprocess.DEVNULL,
@@ -94,9 +105,13 @@ def stop_cluster(client, processes):
             process.kill()
 
 
+NANNIES = {}  # worker name -> pid of its `dask worker` process (the nanny)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     address, client, processes = start_cluster(tmp_path_factory.mktemp("dask"))
+    NANNIES.update({f"w{number}": process.pid for number, process in enumerate(processes[1:])})
     yield address, client
     stop_cluster(client, processes)
 
@@ -155,19 +170,34 @@ def test_grading_on_a_dask_cluster_gives_the_local_report(cluster, submitted, lo
     assert (tmp_path / "grades.csv").read_text().count("\n") == 7
 
 
+def worker_process(client, address):
+    """The pid of the worker process at ``address``: the child its nanny (a ``dask worker``
+    process of ours, named w0, w1, …) spawned to run tasks."""
+    import psutil
+
+    name = client.scheduler_info()["workers"][address]["name"]
+    nanny = psutil.Process(NANNIES[name])
+    for child in nanny.children():
+        try:
+            if "spawn_main" in " ".join(child.cmdline()):
+                return child.pid
+        except psutil.Error:  # a worker that has just died
+            continue
+    raise ProcessLookupError(f"no live worker process under {name}'s nanny")
+
+
 def kill_worker_running(client, wanted):
-    """SIGKILL the process of the worker running the task ``wanted``; returns that key, or None if
-    no worker was seen running it within 60 s."""
+    """SIGKILL the process of the worker running the task ``wanted`` (or a second try of it);
+    returns that task's key, or None if no worker was seen running it within 60 s."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         for address, keys in client.processing().items():
-            keys = [k for k in keys if k.startswith(wanted)]  # its first task, or a second try
+            keys = [k for k in keys if k.startswith(wanted)]
             if keys:
                 try:
-                    pid = client.run(os.getpid, workers=[address])[address]
-                except Exception:  # a worker that has just died, still listed: look again
+                    os.kill(worker_process(client, address), signal.SIGKILL)
+                except (KeyError, ProcessLookupError):  # it has just died or left: look again
                     continue
-                os.kill(pid, signal.SIGKILL)
                 return keys[0]
         time.sleep(0.05)
     return None
