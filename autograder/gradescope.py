@@ -80,7 +80,8 @@ def bundle_files():
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
                 files[f"{COURSE}/{name}/{path.relative_to(folder)}"] = path
-    for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt"):  # the solution and the data set
+    # the solution, the data set, and the assignment's facts (the rule that finds graded cells)
+    for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt", SOURCE_DIR / "assignment.py"):
         files[f"{COURSE}/source/{SOURCE_DIR.name}/{path.name}"] = path
     return files
 

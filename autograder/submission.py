@@ -13,17 +13,13 @@ file names stay bytes until shown, then are shown escaped (``shown``).
 
 import json
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK
+from .paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, load_assignment
 
-MARKERS = {f"UNQ_C{i}": name for i, name in enumerate(GRADED_FUNCTIONS, start=1)}
-# Only spaces and tabs around the "#": a pattern whose \s can cross lines takes quadratic time
-# on a cell of a million empty lines.
-MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(UNQ_C[1-4])\b", re.M)
+FACTS = load_assignment()
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
 MAX_CELLS = 5000
 MAX_FOLDER_DEPTH = 8  # below a folder given to the grader; nbgrader's layout needs 2
@@ -64,7 +60,7 @@ def student_id(path, root=None):
 
 
 def code_cells(notebook):
-    """(index, source) of each code cell; tolerant of list-or-string sources."""
+    """(index, source, grade_id or None) of each code cell; tolerant of list-or-string sources."""
     for index, cell in enumerate(notebook.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -143,29 +139,21 @@ def upgraded(text):
 
 
 def find_graded_cells(notebook):
-    """{function: source} and the problems met on the way."""
-    cells, errors = {}, []
-    by_id, by_marker, by_def = {}, {}, {}
-    for index, source, grade_id in code_cells(notebook):
-        if grade_id in GRADED_FUNCTIONS:
-            by_id.setdefault(grade_id, []).append((index, source))
-        for marker in MARKER_LINE.findall(source):
-            by_marker.setdefault(MARKERS[marker], []).append((index, source))
-        for name in GRADED_FUNCTIONS:
-            if re.search(rf"^def[ \t]+{name}[ \t]*\(", source, re.M):
-                by_def.setdefault(name, []).append((index, source))
+    """{function: source} and the problems met on the way, by the assignment's one rule
+    (assignment.locate, which the students' check.py applies too)."""
+    cells = list(code_cells(notebook))
+    sources = {index: source for index, source, _ in cells}
+    found, errors = FACTS.locate(cells), []
     for name in GRADED_FUNCTIONS:
-        for how, found in (("grade_id", by_id), ("marker line", by_marker), ("definition", by_def)):
-            if name in found:
-                if len(found[name]) > 1:
-                    errors.append(f"{len(found[name])} cells match {name} by {how}; the first one was graded")
-                if how != "grade_id":
-                    errors.append(f"the {name} cell lost its nbgrader metadata; it was found by its {how}")
-                cells[name] = found[name][0][1]
-                break
-        else:
+        if name not in found:
             errors.append(f"no cell for {name} was found (neither its grade_id, its marker line nor `def {name}(`)")
-    return cells, errors
+            continue
+        located = found[name]
+        if located.matches > 1:
+            errors.append(f"{located.matches} cells match {name} by {located.how}; the first one was graded")
+        if located.how != "grade_id":
+            errors.append(f"the {name} cell lost its nbgrader metadata; it was found by its {located.how}")
+    return {name: sources[located.index] for name, located in found.items()}, errors
 
 
 def read_submission(path, student=None, data=None):

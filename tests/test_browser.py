@@ -95,23 +95,63 @@ def open_notebook(browser, jupyter, folder):
     return page
 
 
-def wait_until_run(page):
-    """Until no cell shows [*] (queued or running) and the kernel is idle."""
-    deadline = time.monotonic() + SECONDS
-    time.sleep(1)
+def prompts(page):
+    return page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts()
+
+
+def kernel_idle(page):
+    return page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count() > 0
+
+
+def wait_for(condition, seconds, what):
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        busy = [p for p in page.locator(".jp-CodeCell .jp-InputPrompt").all_inner_texts() if "*" in p]
-        idle = page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count()
-        if not busy and idle:
-            return
-        time.sleep(0.5)
-    pytest.fail(f"the notebook was still running after {SECONDS} s")
+        if condition():
+            return True
+        time.sleep(0.25)
+    if what:
+        pytest.fail(f"{what} within {seconds} s")
+    return False
+
+
+def started(page):
+    return any("*" in prompt or any(ch.isdigit() for ch in prompt) for prompt in prompts(page))
+
+
+def settled(page):
+    """No cell queued or running ([*]) and the kernel idle, now and a second later."""
+    for look in range(2):
+        if any("*" in prompt for prompt in prompts(page)) or not kernel_idle(page):
+            return False
+        time.sleep(1 - look)
+    return True
 
 
 def run_all(page):
-    page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-    page.get_by_text("Run All Cells", exact=True).click()
-    wait_until_run(page)
+    """Run > Run All Cells, then wait until everything has run.  The menu is tried again if no
+    cell started (a kernel still connecting ignores it)."""
+    for _ in range(3):
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.get_by_text("Run All Cells", exact=True).click()
+        if wait_for(lambda: started(page), 30, None):
+            break
+    else:
+        pytest.fail("Run All Cells never started a cell")
+    wait_for(lambda: settled(page), SECONDS, "the notebook did not finish")
+
+
+def run_cell(page, code):
+    """Shift+Enter in the cell whose input contains ``code``; waits for its new execution count."""
+    prompt = cell(page, code).locator(".jp-InputPrompt")
+    before = prompt.inner_text()
+    cell(page, code).locator(".jp-InputArea-editor").click()
+    page.keyboard.press("Shift+Enter")
+
+    def ran():
+        now = prompt.inner_text()
+        return now not in (before, "") and "*" not in now and kernel_idle(page)
+
+    wait_for(ran, SECONDS, f"the cell {code!r} did not run")
 
 
 def cell(page, code):
@@ -146,9 +186,7 @@ def test_does_the_finished_notebook_run_all_as_a_student_expects(browser, jupyte
     # Run All also ran the optional section; the tests still work when run again (its loop once
     # rebound `clip`, which broke them).
     for name in ("clip", "optimize"):
-        cell(page, TESTS[name]).locator(".jp-InputArea-editor").click()
-        page.keyboard.press("Shift+Enter")
-        wait_until_run(page)
+        run_cell(page, TESTS[name])
         assert output(page, TESTS[name]).count(f"✓ {name}: all visible tests passed.") >= 1, name
     no_errors(page)
     page.screenshot(path=str(ARTIFACTS / "filled-tests-run-again.png"))

@@ -59,6 +59,11 @@ def renamed_id(nb):
     return nb
 
 
+def id_and_marker_lost(nb):
+    edited_cell(nb, "clip", "# UNQ_C1", "# my clip")
+    return renamed_id(nb)
+
+
 def extra_cell(nb):
     index = nb.cells.index(cell_of(nb, "sample"))
     extra = copy.deepcopy(cell_of(nb, "sample"))
@@ -89,9 +94,10 @@ def cell_appended(source):
 
 RULES = [
     ("deleted", lambda nb: without(nb, "sample"), "the graded cell for sample is missing", 1),
-    ("duplicated", lambda nb: duplicated(nb, "clip"), "appears 2 times", 1),
-    ("marker", lambda nb: edited_cell(nb, "optimize", "# UNQ_C3", "# my optimize"), "first line", 1),
-    ("grade id", renamed_id, "lost its nbgrader id", 1),
+    ("duplicated", lambda nb: duplicated(nb, "clip"), "appears 2 times; the grader grades the first one", 0),
+    ("marker", lambda nb: edited_cell(nb, "optimize", "# UNQ_C3", "# my optimize"), "first line", 0),
+    ("grade id", renamed_id, "the grader still finds it by its marker line", 0),
+    ("id and marker", id_and_marker_lost, "the grader still finds it by its definition", 0),
     (
         "signature",
         lambda nb: edited_cell(nb, "clip", "def clip(gradients, maxValue):", "def clip(grads, maxValue):"),
@@ -202,3 +208,26 @@ def test_does_the_release_check_refuse_a_cell_that_shadows_an_exercise(release_c
     factory.write(nb, release_copy / NOTEBOOK)
     assert any("rebinds 'clip'" in problem for problem in problems(release_copy))
     assert not [p for p in problems(RELEASE_DIR) if "rebinds" in p]
+
+
+@pytest.mark.parametrize("name, make, finding, status", RULES, ids=[r[0] for r in RULES])
+def test_do_check_and_the_grader_find_the_same_graded_cells(release_copy, name, make, finding, status):
+    """One rule finds graded cells (assignment.locate): what check.py tells a student about where
+    their cells are is what the grader does with them."""
+    import json
+
+    import nbformat
+
+    from autograder.submission import find_graded_cells
+
+    nb = make(factory.notebook())
+    _, output = check(release_copy, nb, "--no-tests")
+    cells, errors = find_graded_cells(json.loads(nbformat.writes(nb)))
+    said = "\n".join(errors)
+    for function in ("clip", "sample", "optimize", "model"):
+        assert (f"the graded cell for {function} is missing" in output) == (function not in cells), function
+        assert (f"the {function} cell lost its nbgrader id" in output) == (
+            f"the {function} cell lost its nbgrader metadata" in said
+        ), function
+        copies = [line for line in output.splitlines() if f"the graded cell {function} appears" in line]
+        assert bool(copies) == any(f"match {function} by" in error for error in errors), function

@@ -77,7 +77,8 @@ def problems(release_dir):
     notebook_path = release_dir / NOTEBOOK
     if not notebook_path.exists():
         return [f"{notebook_path} is missing"]
-    for required in ("dinos.txt", "public_tests.py", "utils/__init__.py", "utils/exact.py", "utils/rnn.py"):
+    needed = ("dinos.txt", "public_tests.py", "assignment.py", "utils/__init__.py", "utils/exact.py", "utils/rnn.py")
+    for required in needed:
         if not (release_dir / required).exists():
             found.append(f"{required} is missing from the release")
     nb = nbformat.read(notebook_path, as_version=4)

@@ -24,19 +24,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import public_tests  # noqa: E402  (beside this file)
+from assignment import EXERCISES, locate  # noqa: E402  (beside this file: the grader reads it too)
 
 import utils  # noqa: E402
 
-GRADED = {  # grade_id: (marker, signature as written in the release)
-    "clip": ("UNQ_C1", "gradients, maxValue"),
-    "sample": ("UNQ_C2", "parameters, char_to_ix, seed"),
-    "optimize": ("UNQ_C3", "X, Y, a_prev, parameters, learning_rate=0.01"),
-    "model": (
-        "UNQ_C4",
-        "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, vocab_size=27, verbose=False",
-    ),
-}
-POINTS = {"clip": 20, "sample": 30, "optimize": 20, "model": 30}  # of 100, as the grader gives them
+GRADED = {name: (exercise.marker, exercise.signature) for name, exercise in EXERCISES.items()}
+POINTS = {name: exercise.points for name, exercise in EXERCISES.items()}  # of 100
 PROVIDED = set(utils.__all__) | {"np", "copy", "pprint"} | set(GRADED)
 # Names the graded and test cells rely on: a cell that rebinds one breaks every cell run after it.
 RELIED_ON = set(GRADED) | {f"{name}_test" for name in GRADED} | set(utils.__all__)
@@ -115,52 +108,33 @@ def nbgrader_checksum(cell):
 
 
 def locate_graded_cells(cells, findings):
-    """{grade_id: cell index} of the graded cells, with findings for anything off."""
+    """{grade_id: cell index} of the graded cells, by the grader's own rule (assignment.locate),
+    with findings for anything off."""
+    found = locate([(i, c["source"], grade_id(c)) for i, c in enumerate(cells) if c["cell_type"] == "code"])
     located = {}
     for name, (marker, _) in GRADED.items():
-        by_id = [i for i, c in enumerate(cells) if grade_id(c) == name]
-        by_marker = [i for i, c in enumerate(cells) if c["cell_type"] == "code" and f"# {marker} " in c["source"]]
-        if len(by_id) > 1:
-            findings.append(
-                Finding(
-                    by_id[1],
-                    None,
-                    f"the graded cell {name} appears {len(by_id)} times; delete the copies and keep one.",
-                    fatal=True,
-                )
+        if name not in found:
+            message = f"the graded cell for {name} is missing; copy it back from a fresh copy of the assignment."
+            findings.append(Finding(None, None, message, fatal=True))
+            continue
+        where = located[name] = found[name].index
+        if found[name].matches > 1:
+            message = (
+                f"the graded cell {name} appears {found[name].matches} times; the grader grades the first one "
+                f"(cell {where}), so keep your work there and delete the copies."
             )
-        if by_id:
-            located[name] = by_id[0]
-            first_line = cells[by_id[0]]["source"].lstrip().splitlines()[:1]
-            if not first_line or marker not in first_line[0]:
-                findings.append(
-                    Finding(
-                        by_id[0],
-                        1,
-                        f"the first line '# {marker} (UNIQUE CELL IDENTIFIER, DO NOT EDIT)' was changed; restore it.",
-                        fatal=True,
-                    )
-                )
-        elif by_marker:
-            located[name] = by_marker[0]
-            findings.append(
-                Finding(
-                    by_marker[0],
-                    None,
-                    f"the {name} cell lost its nbgrader id (it was re-created "
-                    "or pasted); copy your code into the original cell of a fresh copy.",
-                    fatal=True,
-                )
+            findings.append(Finding(where, None, message))
+        first_line = cells[where]["source"].lstrip().splitlines()[:1]
+        if found[name].how != "grade_id":
+            message = (
+                f"the {name} cell lost its nbgrader id (it was re-created or pasted); the grader still finds it "
+                f"by its {found[name].how}, but nbgrader's own tools do not: copy your code into the original "
+                "cell of a fresh copy."
             )
-        else:
-            findings.append(
-                Finding(
-                    None,
-                    None,
-                    f"the graded cell for {name} is missing; copy it back from a fresh copy of the assignment.",
-                    fatal=True,
-                )
-            )
+            findings.append(Finding(where, None, message))
+        elif not first_line or marker not in first_line[0]:
+            message = f"the first line '# {marker} (UNIQUE CELL IDENTIFIER, DO NOT EDIT)' was changed; restore it."
+            findings.append(Finding(where, 1, message))
     return located
 
 
