@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench weights crosscheck system-packages
+.PHONY: demo test release lint bench weights crosscheck system-packages regenerate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Rebuild every generated file, in dependency order: the references (from the solution cells),
+# the student release (from source/), the example submissions (from the release).  Add
+# `make weights` first when charrnn/ or its training changed.  tests/test_generated.py checks all three.
+regenerate: $(STAMP)
+	$(PY) -m autograder references
+	$(PY) -m autograder assign
+	$(PY) tests/grading/build_examples.py
 
 # Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
 weights: $(STAMP)
