@@ -50,7 +50,7 @@ bench: $(STAMP)
 regenerate: $(STAMP)
 	$(PY) -m autograder references
 	$(PY) -m autograder assign
-	$(PY) tests/grading/build_examples.py
+	$(PY) -m autograder.build.examples
 
 # Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
 weights: $(STAMP)

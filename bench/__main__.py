@@ -91,10 +91,7 @@ def main(argv=None):
     if args.repeat < 3:
         parser.error("--repeat must be at least 3: a median needs three measurements")
 
-    sys.path.insert(0, str(ROOT / "tests" / "grading"))
-    import factory
-    import styles
-
+    from autograder.build import factory, styles
     from bench.student import write_folder
 
     work = Path(tempfile.mkdtemp(prefix="dino-bench-"))

@@ -13,9 +13,9 @@ import sys
 import time
 import urllib.request
 
-import factory
 import pytest
 
+from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

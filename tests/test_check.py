@@ -7,10 +7,9 @@ import shutil
 import subprocess
 import sys
 
-import factory
 import pytest
-import styles
 
+from autograder.build import factory, styles
 from autograder.paths import NOTEBOOK, RELEASE_DIR
 
 

@@ -41,7 +41,7 @@ def test_is_the_release_what_nbgrader_builds_from_source_today():
 
 
 def test_are_the_examples_what_the_builder_writes_today():
-    import build_examples
+    from autograder.build import examples
 
-    for filename, text in build_examples.build().items():
+    for filename, text in examples.build().items():
         assert (EXAMPLES_DIR / filename).read_text() == text, f"examples/{filename} is stale: run `make regenerate`"

@@ -14,10 +14,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import factory
 import pytest
 
 from autograder import jail, sandbox
+from autograder.build import factory
 from autograder.checks import SPECS
 from autograder.grading import Grader
 from autograder.paths import REFERENCES_DIR

@@ -4,9 +4,9 @@ import csv
 import subprocess
 import sys
 
-import factory
 import pytest
 
+from autograder.build import factory
 from autograder.canvas import RosterError, canvas_csv
 from autograder.paths import COURSE_ROOT, NOTEBOOK
 from autograder.report import SubmissionResult

@@ -5,11 +5,10 @@ import json
 import subprocess
 import sys
 
-import factory
 import pytest
-import styles
 
 from autograder import batch
+from autograder.build import factory, styles
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 from autograder.report import SubmissionResult
 

@@ -13,11 +13,10 @@ import sys
 import time
 from pathlib import Path
 
-import factory
 import pytest
-import styles
 
 from autograder import batch as batch_module
+from autograder.build import factory, styles
 from autograder.cluster import CourseMismatch, course_fingerprint, grade_on_worker, task_key
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 

@@ -7,12 +7,11 @@ import subprocess
 import sys
 import zipfile
 
-import factory
 import nbformat
 import pytest
-import styles
 
 from autograder import gradescope
+from autograder.build import factory, styles
 from autograder.paths import NOTEBOOK
 
 # Gradescope's documented keys of results.json, and of each test in it.

@@ -5,10 +5,9 @@ submission does can crash the grader or fool it."""
 import copy
 import re
 
-import factory
 import pytest
-import styles
 
+from autograder.build import factory, styles
 from autograder.checks import SPECS
 from autograder.expected import load_expected
 from autograder.grading import Grader

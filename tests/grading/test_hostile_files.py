@@ -14,11 +14,11 @@ import sys
 import time
 from pathlib import Path
 
-import factory
 import nbformat
 import pytest
 
 from autograder import batch, sandbox
+from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK, SOURCE_NOTEBOOK
 from autograder.submission import find_graded_cells, read_regular_file
 

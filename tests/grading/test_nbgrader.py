@@ -10,10 +10,9 @@ import shutil
 import subprocess
 import sys
 
-import factory
 import pytest
-import styles
 
+from autograder.build import factory, styles
 from autograder.paths import COURSE_ROOT
 
 pytestmark = pytest.mark.slow

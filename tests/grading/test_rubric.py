@@ -7,9 +7,9 @@ could write without reading the exercise: return nothing, return the input, retu
 constant, call the helpers on junk.
 """
 
-import factory
 import pytest
 
+from autograder.build import factory
 from autograder.checks import SPECS
 from autograder.grading import Grader
 

@@ -4,9 +4,9 @@ independently written submissions, and the release's own code counts for nothing
 import subprocess
 import sys
 
-import factory
 import nbformat
 
+from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
 from autograder.similarity import compare
 

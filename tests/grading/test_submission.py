@@ -1,7 +1,6 @@
 """Finding graded cells and students, whatever shape the notebook is in."""
 
-import factory
-
+from autograder.build import factory
 from autograder.submission import find_graded_cells, find_notebooks, read_submission, student_id
 
 

@@ -15,10 +15,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-import factory
 import pytest
 
 from autograder import sandbox
+from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK
 
 NOBODY = 65534
@@ -29,8 +29,8 @@ pytestmark = pytest.mark.skipif(
 
 INSIDE = """
 import json, os, sys, textwrap
-sys.path[:0] = [os.getcwd(), os.path.join(os.getcwd(), "tests", "grading")]
-import factory
+sys.path[:0] = [os.getcwd()]
+from autograder.build import factory
 from autograder import jail, sandbox
 from autograder.sandbox import Limits, run_task
 

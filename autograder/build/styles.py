@@ -4,7 +4,7 @@ Each is a small edit of the instructor's solution (``factory.edited``), named af
 does, so that the tests read as a list of student habits and errors.
 """
 
-from factory import edited
+from .factory import edited
 
 # ---------------------------------------------------------------- correct, in other styles
 

@@ -1,20 +1,14 @@
 """Write examples/submissions/: a correct notebook, one with typical mistakes, one that crashes.
 
-    .venv/bin/python tests/grading/build_examples.py
+    .venv/bin/python -m autograder.build.examples   (part of `make regenerate`)
 
 A test checks that the committed examples are what this script writes.
 """
 
-import sys
-from pathlib import Path
+import nbformat
 
-sys.path[:0] = [str(Path(__file__).parent), str(Path(__file__).parents[2])]
-
-import factory  # noqa: E402
-import nbformat  # noqa: E402
-import styles  # noqa: E402
-
-from autograder.paths import EXAMPLES_DIR  # noqa: E402
+from ..paths import EXAMPLES_DIR
+from . import factory, styles
 
 CRASHES = {
     "clip": factory.edited(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.paths import NOTEBOOK, RELEASE_DIR
-from autograder.reference import graded_cell_sources
+from ..paths import NOTEBOOK, RELEASE_DIR
+from ..reference import graded_cell_sources
 
 
 def solution(name):
