@@ -170,19 +170,22 @@ def test_grading_on_a_dask_cluster_gives_the_local_report(cluster, submitted, lo
 
 
 def worker_process(client, address):
-    """The pid of the worker process at ``address``: the child its nanny (a ``dask worker``
-    process of ours, named w0, w1, …) spawned to run tasks."""
+    """The pid of the live worker process listening at ``address``: the child that its nanny (a
+    ``dask worker`` process of ours, named w0, w1, …) spawned.  The scheduler may still list a
+    worker that has just died, whose nanny has already started another process: that one,
+    listening elsewhere, is not it."""
     import psutil
 
     name = client.scheduler_info()["workers"][address]["name"]
-    nanny = psutil.Process(NANNIES[name])
-    for child in nanny.children():
+    port = int(address.rsplit(":", 1)[1])
+    for child in psutil.Process(NANNIES[name]).children():
         try:
-            if "spawn_main" in " ".join(child.cmdline()):
-                return child.pid
+            listening = {c.laddr.port for c in child.net_connections("tcp") if c.status == psutil.CONN_LISTEN}
         except psutil.Error:  # a worker that has just died
             continue
-    raise ProcessLookupError(f"no live worker process under {name}'s nanny")
+        if port in listening:
+            return child.pid
+    raise ProcessLookupError(f"no live worker process of {name} listens at {address}")
 
 
 def kill_worker_running(client, wanted):
