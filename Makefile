@@ -57,5 +57,5 @@ weights: $(STAMP)
 	$(PY) -m autograder.weights
 
 # The full 22,001-step run on emulated arm64 against the canonical file (root; ~10 minutes).
-crosscheck: $(STAMP)
+crosscheck: $(STAMP) system-packages
 	$(PY) -m crosscheck

@@ -157,10 +157,10 @@ class LocalEngine:
 class DaskEngine:
     """Grades on a Dask cluster, one task per submission (see cluster.py)."""
 
-    def __init__(self, grader, address):
+    def __init__(self, address):
         from . import cluster
 
-        self.grader, self.cluster = grader, cluster
+        self.cluster = cluster
         self.client = cluster.connect(address)
         try:
             cluster.check_cluster(self.client)
@@ -168,9 +168,10 @@ class DaskEngine:
             self.close()
             raise
         self.fingerprint = cluster.course_fingerprint()
-        self.window = max(64, 4 * cluster.worker_threads(self.client))  # bounds the bytes held here
+        threads = cluster.worker_threads(self.client)
+        self.window = max(64, 4 * threads)  # bounds the notebooks' bytes held here
         self.tasks = {}  # future -> what it was submitted with, for a second chance
-        log.info("grading on %s (%d worker threads)", address, cluster.worker_threads(self.client))
+        log.info("grading on %s (%d worker threads)", address, threads)
 
     def submit(self, path, student, data, digest, only, attempt=0):
         key = self.cluster.task_key(path, digest) + (f"-again{attempt}" if attempt else "")
@@ -239,7 +240,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     grader = Grader()
     references = references_digest()
     done = load_partial(partial_path, references) if not only else {}
-    engine = DaskEngine(grader, scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
+    engine = DaskEngine(scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
     partial_path.touch()
     resume = ResumeFile(partial_path, references)
     results = {}

@@ -124,7 +124,7 @@ def spreadsheet_text(value):
 def to_csv(results):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_HEADER.split(","))
+    writer.writerow(CSV_COLUMNS)
     for r in results:
         scores = [r.functions[name].score if name in r.functions else "" for name in GRADED_FUNCTIONS]
         texts = [spreadsheet_text(t) for t in (r.student, r.path, "; ".join(r.errors))]
@@ -132,22 +132,19 @@ def to_csv(results):
     return buffer.getvalue()
 
 
-CSV_HEADER = ",".join(["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "errors"])
+CSV_COLUMNS = ["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "errors"]
+# How the grader's own reports begin (to_json, to_csv): a file that begins otherwise is not ours.
+REPORT_STARTS = ('{\n  "submissions": [', ",".join(CSV_COLUMNS) + "\r\n")
 
 
 def written_by_us(path):
     """Whether the existing file ``path`` is a report this grader writes (so may be replaced)."""
     try:
-        with open(path, encoding="utf-8") as file:
-            head = file.read(1 << 20)
-    except (OSError, UnicodeDecodeError):
+        with open(path, "rb") as file:
+            head = file.read(4096).decode("utf-8", errors="replace")
+    except OSError:
         return False
-    if Path(path).suffix.lower() == ".json" or head.lstrip().startswith("{"):
-        try:
-            return isinstance(json.loads(head).get("submissions"), list)
-        except (ValueError, AttributeError):
-            return False
-    return head.splitlines()[:1] == [CSV_HEADER]
+    return head.startswith(REPORT_STARTS)
 
 
 def foreign_reports(*paths):

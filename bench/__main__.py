@@ -90,6 +90,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.repeat < 3:
         parser.error("--repeat must be at least 3: a median needs three measurements")
+    if args.only and {"s2", "sn"} & set(args.only) and "s1" not in args.only:
+        parser.error("s2 and sn run in the folder that s1 prepares: add s1 to --only")
 
     from autograder.build import factory, styles
     from bench.student import write_folder

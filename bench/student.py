@@ -55,17 +55,11 @@ def training_cell_seconds(folder, numpy_only=False):
     from nbclient import NotebookClient
 
     notebook = nbformat.read(Path(folder) / NOTEBOOK, as_version=4)
-    saved = os.environ.get("DINO_PURE_NUMPY")
-    if numpy_only:
-        os.environ["DINO_PURE_NUMPY"] = "1"  # the kernel inherits this process's environment
-    try:
-        NotebookClient(
-            notebook, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
-        ).execute()
-    finally:
-        os.environ.pop("DINO_PURE_NUMPY", None)
-        if saved is not None:
-            os.environ["DINO_PURE_NUMPY"] = saved
+    env = {name: value for name, value in os.environ.items() if name != "DINO_PURE_NUMPY"}
+    where = {"metadata": {"path": str(folder)}}
+    NotebookClient(notebook, timeout=1200, kernel_name="python3", resources=where).execute(
+        env={**env, "DINO_PURE_NUMPY": "1"} if numpy_only else env  # the kernel's environment
+    )
     cell = next(c for c in notebook.cells if grade_id(c) == TRAINING_CELL)
     timing = cell.metadata["execution"]
     start = datetime.datetime.fromisoformat(timing["iopub.execute_input"])

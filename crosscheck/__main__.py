@@ -47,16 +47,17 @@ def host_environment(extra=()):
 
 
 class Comparison:
-    """Runs one program here and under emulation, in a scratch folder for numba's caches."""
+    """Runs one program here and under emulation (numba's arm64 cache in a folder of its own,
+    removed afterwards, so the emulated side always compiles afresh)."""
 
     def __init__(self, arm, cpu=None):
         self.arm, self.cpu = arm, cpu
-        self.scratch = Path(tempfile.mkdtemp(prefix="dino-crosscheck-"))
 
     def both(self, arguments, extra=()):
         here = run([sys.executable, *arguments], host_environment(extra))
-        env = {**self.arm.environment(COURSE_ROOT, self.scratch / "numba-arm64"), **dict(extra)}
-        there = run([*self.arm.python(self.cpu), *arguments], env)
+        with tempfile.TemporaryDirectory(prefix="dino-crosscheck-") as scratch:
+            env = {**self.arm.environment(COURSE_ROOT, Path(scratch) / "numba-arm64"), **dict(extra)}
+            there = run([*self.arm.python(self.cpu), *arguments], env)
         return here, there
 
     def math(self):

@@ -32,21 +32,11 @@ def missing():
     if sys.platform != "linux":
         return "needs Linux"
     absent = [tool for tool in TOOLS if not shutil.which(tool)]
-    if absent and os.geteuid() == 0 and shutil.which("apt-get"):
-        return None  # ensure_tools installs them
     if absent:
-        return f"needs {', '.join(absent)} (Debian: apt-get install debootstrap qemu-user-static)"
+        return f"needs {', '.join(absent)} (Debian: apt-get install debootstrap qemu-user-static; make test does)"
     if os.geteuid() != 0:
         return "needs root (debootstrap)"
     return None
-
-
-def ensure_tools():
-    if all(shutil.which(tool) for tool in TOOLS):
-        return
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "install", "-y", "-q", "debootstrap", "qemu-user-static"], env=env, check=True,
-                   capture_output=True)  # fmt: skip
 
 
 def wheel_pins():
@@ -85,7 +75,6 @@ def ensure_root(log=print):
     with open(CACHE / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # one builder at a time; the others then find it ready
         if not (folder / ".ready").exists():
-            ensure_tools()
             log(f"building the arm64 root in {folder} (cached for later runs)")
             build(folder, pins)
     return Arm64Root(folder)

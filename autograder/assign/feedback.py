@@ -22,26 +22,19 @@ class OverwriteCellsQuietly(nbg.OverwriteCells):
     is kept only when the submitted cell differs from the released one."""
 
     def preprocess_cell(self, cell, resources, cell_index):
-        self.released_checksum = None
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is not None:
-            self.released_checksum = self._released_checksum(cell, grade_id)
+        self.submitted = cell  # read by report_change, which nbgrader calls without it
         return super().preprocess_cell(cell, resources, cell_index)
 
-    def _released_checksum(self, cell, grade_id):
-        try:
-            source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
-        except Exception:  # nbgrader itself reports a cell it does not know
-            return None
-        released = copy.deepcopy(cell)
-        released.source = source
-        nbg.ClearHiddenTests(enforce_metadata=False)._remove_hidden_test_region(released)
-        return utils.compute_checksum(released)
-
     def report_change(self, name, attr, old, new):
-        if attr == "checksum" and new == self.released_checksum:
+        if attr == "checksum" and new == self._released_checksum(name):
             return  # the cell as released: nothing changed but the hidden tests nbgrader removed
         super().report_change(name, attr, old, new)
+
+    def _released_checksum(self, grade_id):
+        released = copy.deepcopy(self.submitted)
+        released.source = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id).source
+        nbg.ClearHiddenTests(enforce_metadata=False)._remove_hidden_test_region(released)
+        return utils.compute_checksum(released)
 
 
 class HideHiddenTests(nbg.ClearHiddenTests):

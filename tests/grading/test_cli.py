@@ -180,3 +180,15 @@ def test_is_a_json_file_of_someone_else_refused_too(course, tmp_path):
     other.write_text('{"students": []}')
     done = cli("grade", str(course), "--json", str(other), "--only", *ONLY)
     assert done.returncode == 2 and other.read_text() == '{"students": []}'
+
+
+def test_does_the_grader_know_its_own_reports_however_large(tmp_path):
+    """A class's JSON report runs to megabytes: it is still recognised as the grader's own."""
+    from autograder.report import to_csv, to_json, written_by_us
+
+    results = [SubmissionResult(f"s{i}.ipynb", f"s{i}", {}, ["a long remark " * 40]) for i in range(3000)]
+    for name, text in (("big.json", to_json(results)), ("big.csv", to_csv(results))):
+        (tmp_path / name).write_text(text, newline="")
+        assert len(text) > 1_000_000 and written_by_us(tmp_path / name), name
+    (tmp_path / "other.json").write_text('{"submissions_of_another_tool": []}')
+    assert not written_by_us(tmp_path / "other.json")
