@@ -1,4 +1,4 @@
-"""Command line: ``python -m autograder {assign,grade,references,demo} …``.
+"""Command line: ``python -m autograder {assign,grade,references,audit,demo,…} …``.
 
 The CLI only parses arguments and dispatches; exit status 0 means the command did its job
 (whatever the students scored), 2 means it was used wrongly or could not start, 3 means some
@@ -45,6 +45,12 @@ def build_parser():
 
     references = commands.add_parser("references", help="recompute autograder/references/ from the solution")
     references.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS)
+
+    audit = commands.add_parser(
+        "audit", help="grade every catalogued mistake and correct style: are mistakes caught and named first?"
+    )
+    audit.add_argument("--only", nargs="+", choices=GRADED_FUNCTIONS)
+    audit.add_argument("--jobs", type=int, default=2, help="versions graded at once (default 2)")
 
     commands.add_parser("demo", help="grade examples/submissions/ and print the table")
 
@@ -185,6 +191,15 @@ def main(argv=None):
         from .expected import main as references_main
 
         return references_main(args.only)
+    if args.command == "audit":
+        from .build.audit import main as audit_main
+        from .expected import StaleReferences
+
+        try:
+            return audit_main(args.only, max(1, args.jobs))
+        except StaleReferences as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if args.command == "similarity":
         from rich.console import Console
 

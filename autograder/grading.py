@@ -6,13 +6,14 @@ only.  The student's process gets those references, never the reference of the f
 being graded, and never an expected output: comparisons happen here.
 """
 
-import ast
 import logging
+import re
 import time
 
+from . import faults
 from .checks import SPECS
 from .expected import load_expected
-from .reference import graded_cell_sources
+from .reference import compact, graded_cell_sources
 from .report import CheckResult, FunctionResult, SubmissionResult
 from .sandbox import DEFAULT_LIMITS, Limits, run_task
 from .submission import read_submission, shown
@@ -27,11 +28,6 @@ HINTS = {
     "MemoryError": "The grader allows {memory} GB of memory.",
     "RecursionError": "A function calls itself without end.",
 }
-
-
-def compact(source):
-    """A reference cell without its comments, as it is sent into a student's process."""
-    return ast.unparse(ast.parse(source))
 
 
 def own_versions(spec, cells, graded):
@@ -72,13 +68,29 @@ class SandboxUnavailable(RuntimeError):
     """The sandbox could not be set up: a fault of the grading machine, never the student's."""
 
 
+STUDENT_TEXT = 160  # characters of the student's own exception message shown back to them
+ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
+
+
+def students_words(text, limit=STUDENT_TEXT):
+    """Text the student's code produced, on one line, printable, cut to ``limit``, in quotes: it is
+    shown as theirs, never mixed into the grader's own sentences."""
+    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
+    return '"' + (flat[:limit] + "…" if len(flat) > limit else flat) + '"'
+
+
 def error_feedback(name, error, limits):
     """What a student reads when their code raised ``error`` (a dict the sandbox has already
-    cut to size), in the form Python prints it: ``ValueError: its message``."""
+    cut to size): the exception's type and line, then its message, marked as their code's words."""
     kind, message = error.get("type", "Error"), error.get("message", "")
-    text = f"{name} raised {kind}" + (f": {message}" if message else "")
+    kind = kind if ERROR_TYPE.fullmatch(kind) else "an exception"
+    text = f"{name} raised {kind}"
     if error.get("line"):
-        text += f" (line {error['line']} of your cell" + (f": `{error['code']}`" if error.get("code") else "") + ")"
+        text += f" at line {error['line']} of your cell" + (
+            f" ({students_words(error['code'], 120)})" if error.get("code") else ""
+        )
+    if message:
+        text += f"; the message your code gave: {students_words(message)}"
     hint = HINTS.get(kind)
     if hint:
         text += ". " + hint.format(memory=limits.memory_bytes / 1024**3)
@@ -93,11 +105,11 @@ class Grader:
         self.dependencies = {name: compact(source) for name, source in sources.items()}
         self.expected = load_expected()  # raises StaleReferences when they do not match the cases
         self.cases = {name: spec.cases() for name, spec in SPECS.items()}
+        self.mistakes = faults.catalogue()
         self.time_scale, self.limits = time_scale, limits
 
     def wall_seconds(self, spec):
-        reference_seconds = self.expected.seconds.get(spec.name, 0.0)
-        return max(spec.floor_seconds, 4.0 * reference_seconds) * self.time_scale + 10.0
+        return spec.wall_seconds(self.expected.seconds.get(spec.name, 0.0), self.time_scale)
 
     def task(self, spec, source, own=None):
         """What one run gets: the graded cell, and either the reference versions of the functions
@@ -175,11 +187,23 @@ class Grader:
                 )
             )
         _pay_only_for_work(spec, checks)
+        cause = self._name_the_mistake(spec, observed, checks)
         called = ("own" if own else "reference") if spec.dependencies else None
         seconds = time.perf_counter() - start
-        return FunctionResult(
-            spec.name, float(sum(c.points for c in checks)), float(spec.points), checks, seconds, called
-        )
+        score = float(sum(c.points for c in checks))
+        return FunctionResult(spec.name, score, float(spec.points), checks, seconds, called, cause)
+
+    def _name_the_mistake(self, spec, observed, checks):
+        """When checks failed and the run is exactly what one catalogued mistake does, the first
+        failed check's feedback names that mistake (the others keep saying what differs)."""
+        failed = [check for check in checks if not check.passed]
+        if not failed:
+            return None
+        student = faults.signature([case.id for case in self.cases[spec.name]], observed, spec.printed)
+        cause = faults.diagnose(student, self.mistakes[spec.name], self.expected.signatures[spec.name])
+        if cause is not None:
+            failed[0].feedback = cause
+        return cause
 
     def _why_missing(self, spec, outcome, limits):
         if outcome.timed_out:

@@ -5,6 +5,7 @@ executes its four graded cells (with the same imports the notebook has) and hand
 the resulting functions; nothing here restates the solution.
 """
 
+import ast
 import hashlib
 import json
 import sys
@@ -28,6 +29,12 @@ def graded_cell_sources(notebook_path=SOURCE_NOTEBOOK):
     if missing:
         raise LookupError(f"{notebook_path} has no solution cell for {', '.join(missing)}")
     return sources
+
+
+def compact(source):
+    """A solution cell without its comments, as it is sent into a student's process (and as the
+    fault catalogue's edits are written against)."""
+    return ast.unparse(ast.parse(source))
 
 
 def load_reference(notebook_path=SOURCE_NOTEBOOK):

@@ -49,6 +49,9 @@ class FunctionResult:
     # Whose versions of the other graded functions it called: "reference" or "own" (the
     # student's, kept only when they gave full marks; see Grader.grade_function); None if none.
     called: str | None = None
+    # The catalogued mistake (autograder/faults/) whose outputs the student's are, if exactly one
+    # is: its explanation is also the first failed check's feedback.
+    diagnosis: str | None = None
 
     def to_dict(self):
         return {
@@ -56,13 +59,22 @@ class FunctionResult:
             "max_score": self.max_score,
             "seconds": round(self.seconds, 3),
             "called": self.called,
+            "diagnosis": self.diagnosis,
             "checks": [c.to_dict() for c in self.checks],
         }
 
     @classmethod
     def from_dict(cls, name, data):
         checks = [CheckResult(**c) for c in data["checks"]]
-        return cls(name, data["score"], data["max_score"], checks, data.get("seconds", 0.0), data.get("called"))
+        return cls(
+            name,
+            data["score"],
+            data["max_score"],
+            checks,
+            data.get("seconds", 0.0),
+            data.get("called"),
+            data.get("diagnosis"),
+        )
 
 
 @dataclass

@@ -46,11 +46,31 @@ MODEL_OTHER_XY = (
     .replace("        idx = j % len(examples)", "        idx = j - len(examples) * (j // len(examples))")
 )
 
+CLIP_MASKS = edited(
+    "clip",
+    "        np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "        gradient = gradients[name]\n"
+    "        gradient[gradient > maxValue] = maxValue\n"
+    "        gradient[gradient < -maxValue] = -maxValue",
+)
+OPTIMIZE_INLINE = (
+    edited("optimize", "    parameters = update_parameters(", "    update_parameters(")
+    .replace("    a_last = a[len(X) - 1]  # the hidden state after the name's last character\n", "")
+    .replace("return loss, gradients, a_last", "return loss, gradients, a[len(X) - 1]")
+)
+
 STYLES = {
     "clip": CLIP_MIN_MAX,
     "sample": SAMPLE_MATMUL_FILL,
     "optimize": OPTIMIZE_NAMED,
     "model": MODEL_OTHER_XY,
+}
+# Every correct version kept in the project, besides the instructor's own (audit grades them all).
+CORRECT = {
+    "clip": (CLIP_MIN_MAX, CLIP_BY_NAME, CLIP_MASKS),
+    "sample": (SAMPLE_MATMUL_FILL,),
+    "optimize": (OPTIMIZE_NAMED, OPTIMIZE_INLINE),
+    "model": (MODEL_OTHER_XY,),
 }
 
 # ---------------------------------------------------------------- typical mistakes
@@ -106,3 +126,28 @@ MODEL_GLOBALS = edited(
 )
 MODEL_FAKE = edited("model", "    return parameters, last_dino_name", "    return parameters, 'Trodonosaurus\\n'")
 MODEL_FAKE = MODEL_FAKE.replace("    for j in range(num_iterations):", "    for j in range(0):")
+
+# The same mistakes as some of the catalogue's (autograder/faults/), written as a student would:
+# the grader must recognise the behaviour, whatever the code looks like.
+CLIP_BOUND_10 = edited(
+    "clip",
+    "np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])",
+    "gradients[name] = np.maximum(np.minimum(gradients[name], 10), -10)",
+)
+SAMPLE_RELU = edited(
+    "sample",
+    "a = np.tanh(np.dot(Wax, x) + np.dot(Waa, a_prev) + b)",
+    "a = np.dot(Wax, x) + np.dot(Waa, a_prev) + b\n        a = a * (a > 0)",
+)
+SAMPLE_NO_BY = edited("sample", "z = np.dot(Wya, a) + by", "z = Wya @ a")
+SAMPLE_SEED_AFTER = edited(
+    "sample",
+    "        np.random.seed(step + seed)\n",
+    "",
+).replace("        indices.append(idx)\n", "        indices.append(idx)\n        np.random.seed(step + seed)\n")
+MODEL_SAME_SEED = edited(
+    "model",
+    "last_dino_name = get_sample(sample(parameters, char_to_ix, name_seed), ix_to_char)",
+    "last_dino_name = get_sample(sample(parameters, char_to_ix, seed=0), ix_to_char)",
+)
+MODEL_X_NEWLINE = edited("model", "X = [None] + single_example_ix", 'X = [char_to_ix["\\n"]] + single_example_ix')

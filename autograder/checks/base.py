@@ -60,6 +60,11 @@ class FunctionSpec:
     checks: tuple
     floor_seconds: float = 20.0  # the least wall-clock time a run gets
     timeout_hint: str = ""  # the likeliest reason this function runs forever
+    printed: Callable | None = None  # reads what the function prints, when that is graded
+
+    def wall_seconds(self, reference_seconds, time_scale=1.0):
+        """The wall-clock time one run gets, from how long the reference solution took."""
+        return max(self.floor_seconds, 4.0 * reference_seconds) * time_scale + 10.0
 
     def __post_init__(self):
         total = sum(check.points for check in self.checks)

@@ -59,34 +59,44 @@ def within_bounds(student, reference):
                 unclipped.add(key)
     if not unclipped:
         return None
-    if unclipped == set(KEYS):
-        return (
-            "The gradients came back unclipped. np.clip returns a new array unless you pass out=: "
-            "write np.clip(gradient, -maxValue, maxValue, out=gradient) so the arrays in the dictionary change."
-        )
-    names = ", ".join(key for key in KEYS if key in unclipped)
-    return f"{names} not clipped: loop over all five gradients dWax, dWaa, dWya, db and dby."
+    names = "all five gradients" if unclipped == set(KEYS) else ", ".join(k for k in KEYS if k in unclipped)
+    return f"{names} came back with values outside [-maxValue, maxValue]."
 
 
 def exact_values(student, reference):
+    """Which values differ on the visible inputs: those inside the bounds, or those beyond them."""
+    inside_changed, beyond_wrong = [], []
     for case_id in ("visible-10", "visible-5"):
-        if not same(student[case_id]["result"], reference[case_id]["result"], rtol=0, atol=0):
-            return (
-                "Some values differ from element-wise clipping: values above maxValue must become maxValue, "
-                "values below -maxValue become -maxValue, and all others stay exactly as they were."
-            )
-    return None
+        bound = INPUTS[case_id].args[1]
+        for key in KEYS:
+            before = INPUTS[case_id].args[0][key]
+            mine = np.asarray(student[case_id]["result"][key], dtype=float)
+            inside = np.abs(before) <= bound
+            if not np.array_equal(mine[inside], before[inside]):
+                inside_changed.append(key)
+            if not np.array_equal(mine[~inside], np.sign(before[~inside]) * bound):
+                beyond_wrong.append(key)
+    facts = []
+    if inside_changed:
+        facts.append(f"values already inside [-maxValue, maxValue] changed ({names_of(inside_changed)})")
+    if beyond_wrong:
+        facts.append(
+            f"values beyond the bounds did not become exactly -maxValue or maxValue ({names_of(beyond_wrong)})"
+        )
+    text = "; ".join(facts)
+    return text[:1].upper() + text[1:] + "." if facts else None
+
+
+def names_of(keys):
+    return ", ".join(key for key in KEYS if key in keys)
 
 
 def uses_max_value(student, reference):
     if exact_values(student, reference):
-        return "clip is not yet right for the bounds 10 and 5 either; fix the element-wise clipping first."
+        return "clip is not yet right for the bounds 10 and 5 either (see above)."
     for case_id in ("bound-1.5", "bound-tiny", "nothing-to-clip"):
         if not same(student[case_id]["result"], reference[case_id]["result"], rtol=0, atol=0):
-            return (
-                "clip gives wrong values for bounds other than 10 and 5: clip to -maxValue and maxValue, "
-                "the argument, not a fixed number."
-            )
+            return "clip is right for the bounds 10 and 5 but gives other values for other bounds."
     return None
 
 
@@ -94,8 +104,8 @@ def leaves_input_alone(student, reference):
     for case_id in ALL:
         if not same(student[case_id]["args_after"][0], INPUTS[case_id].args[0], rtol=0, atol=0):
             return (
-                "clip changed the arrays it was given. Keep the first line, which copies every array of the "
-                "dictionary, so the caller's gradients stay as they were."
+                "clip changed the arrays of the dictionary it was given; the caller's gradients must stay as they "
+                "were (the first line copies every array)."
             )
     return None
 

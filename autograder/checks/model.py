@@ -4,9 +4,11 @@ import re
 
 import numpy as np
 
+from ..paths import load_assignment
 from ..reference import dinosaur_data
 from .base import Case, Check, FunctionSpec, same, vocabulary
 
+EXERCISES = load_assignment().EXERCISES
 SMALL_SYMBOLS = "\nabdeilmnorstu"  # 14 symbols
 SMALL_NAMES = 20
 SMALL_ITERATIONS = 2 * SMALL_NAMES + 3  # wraps around the list twice
@@ -67,8 +69,10 @@ def builds_x(student, reference):
     if mine["X"] == expected["X"]:
         return None
     if mine["X"] == expected["X"][1:]:
-        return "X must start with None (the zero input that begins every name), then the name's indices."
-    return "X must be [None] followed by the indices of the name's characters, taken with char_to_ix."
+        return "the first X given to optimize lacks the leading None (the zero input that begins every name)."
+    if mine["X"][1:] == expected["X"][1:]:
+        return "the first X given to optimize has the right indices but does not start with None."
+    return "the first X given to optimize is not [None] followed by the indices of a name's characters, in order."
 
 
 def builds_y(student, reference):
@@ -78,17 +82,24 @@ def builds_y(student, reference):
     if mine["Y"] == expected["Y"]:
         return None
     if mine["Y"] == expected["Y"][:-1]:
-        return "Y must end with the index of the newline, char_to_ix['\\n'], so the model learns to end names."
+        return "the first Y given to optimize lacks the final newline index."
     if mine["Y"] == mine["X"]:
-        return "Y is X moved one step to the left: Y = X[1:] + [index of the newline]."
-    return "Y must be X without its first element, followed by the newline index."
+        return "the first Y given to optimize is X itself, not X shifted by one."
+    return "the first Y given to optimize is not X without its first element, followed by the newline index."
 
 
 def cycles_through_names(student, reference):
     mine, expected = recorded(student["small"]), recorded(reference["small"])
-    if all(mine.get(i, {}).get("X") == expected[i]["X"] for i in expected):
+    names = SMALL_NAMES + 1  # with the empty last line
+    wrong = [i for i in expected if mine.get(i, {}).get("X") != expected[i]["X"]]
+    if not wrong:
         return None
-    return "after the last name, training must start again from the first: idx = j % len(examples)."
+    if min(wrong) >= names - 1:
+        return (
+            "optimize gets the expected names until the end of the list and other ones from there: after the "
+            "last name, training must start again from the first."
+        )
+    return "optimize gets other names (X) than expected from the first steps on."
 
 
 def learning_rate(student, reference):
@@ -103,7 +114,7 @@ def learning_rate(student, reference):
 def carries_hidden_state(student, reference):
     mine = recorded(student["small"])
     if any(mine.get(i, {}).get("a_prev_is_zero", True) for i in (1, 2)):
-        return "the hidden state is reset for every name: pass the a_prev returned by optimize to the next step."
+        return "the a_prev given to optimize is zeros at steps after the first."
     return None
 
 
@@ -113,10 +124,8 @@ def trains_on_any_data(student, reference):
         return "model must return two values: parameters, last_dino_name."
     if same(mine, expected):
         return None
-    return (
-        "with another list of names and a smaller vocabulary, training ends elsewhere: use the arguments "
-        "(data_x, char_to_ix, vocab_size, …), never the notebook's variables."
-    )
+    which = [what for what, a, b in zip(("parameters", "last name"), mine, expected, strict=True) if not same(a, b)]
+    return f"trained on another list of names with a smaller vocabulary, model returns other {' and '.join(which)}."
 
 
 def full_run(student, reference):
@@ -126,7 +135,7 @@ def full_run(student, reference):
     if mine[1] != expected[1]:
         return f"the 22,001-step run ends with {mine[1]!r}, not {expected[1]!r}."
     if not same(mine[0], expected[0]):
-        return "the last name is right but the returned parameters are not the trained ones: return parameters."
+        return "the 22,001-step run ends with the right name, but the returned parameters are not the trained ones."
     return None
 
 
@@ -161,7 +170,7 @@ def progress_matches(student, reference):
 SPEC = FunctionSpec(
     name="model",
     points=30,
-    dependencies=("clip", "sample", "optimize"),
+    dependencies=EXERCISES["model"].calls,
     cases=cases,
     checks=(
         Check("builds X: None, then the name's indices", 4, ("small",), builds_x, tolerates_errors=True),
@@ -187,4 +196,5 @@ SPEC = FunctionSpec(
         Check("prints the expected names and losses every 2,000 steps", 5, ("full",), progress_matches),
     ),
     floor_seconds=60.0,
+    printed=printed_progress,
 )

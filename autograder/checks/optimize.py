@@ -4,8 +4,10 @@ import numpy as np
 
 from utils import rnn_backward, rnn_forward
 
+from ..paths import load_assignment
 from .base import Case, Check, FunctionSpec, random_parameters, same
 
+EXERCISES = load_assignment().EXERCISES
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 RETURNS = "optimize must return three values: loss, gradients, a[len(X)-1]."
 
@@ -74,13 +76,18 @@ def returned(student):
     return None if any(result is None for _, result in pairs) else pairs
 
 
+def differing(pairs, position, reference):
+    """The case ids whose returned value at ``position`` differs from the reference's."""
+    return [case_id for case_id, result in pairs if not same(result[position], reference[case_id]["result"][position])]
+
+
 def returns_loss(student, reference):
     pairs = returned(student)
     if pairs is None:
         return RETURNS
-    for case_id, result in pairs:
-        if not same(result[0], reference[case_id]["result"][0]):
-            return "the loss differs from the one rnn_forward computes: return the loss of the forward pass."
+    wrong = differing(pairs, 0, reference)
+    if wrong:
+        return f"the returned loss differs from the expected one in {len(wrong)} of {len(ALL)} calls."
     return None
 
 
@@ -94,10 +101,11 @@ def clipped_gradients(student, reference):
             continue
         raw = raw_gradients(case_id)
         if same(gradients, raw):
-            return "the gradients are not clipped: call clip(gradients, 5) after rnn_backward."
+            return "the returned gradients are rnn_backward's before clipping."
         if same(gradients, {key: np.clip(raw[key], -10, 10) for key in KEYS}):
-            return "the gradients are clipped at 10: the bound for this step is 5, clip(gradients, 5)."
-        return "the gradients differ from rnn_backward's, clipped to [-5, 5]: check the rnn_backward and clip calls."
+            return "the returned gradients are rnn_backward's clipped to [-10, 10], not [-5, 5]."
+        wrong = [key for key in KEYS if not same(gradients[key], reference[case_id]["result"][1][key])]
+        return f"the returned {', '.join(wrong)} differ from rnn_backward's gradients clipped to [-5, 5]."
     return None
 
 
@@ -111,14 +119,15 @@ def updates_parameters(student, reference):
         before = INPUTS[case_id].args[3]
         rate = INPUTS[case_id].kwargs["learning_rate"]
         if rate != 0 and same(after, before, rtol=0, atol=0):
-            return "the parameters were not updated: call update_parameters(parameters, gradients, learning_rate)."
+            return "the parameters passed in are unchanged after the step."
         gradients = reference[case_id]["result"][1]
         if rate != 0.01 and same(after, {k: before[k] - 0.01 * gradients["d" + k] for k in before}):
-            return "the update ignores learning_rate: pass the learning_rate argument, not 0.01."
+            return "the parameters were updated with the learning rate 0.01 whatever learning_rate was."
         raw = raw_gradients(case_id)
         if same(after, {k: before[k] - rate * raw["d" + k] for k in before}):
-            return "the update uses the unclipped gradients: clip them before update_parameters."
-        return "the parameters after the step differ: update them once, with the clipped gradients and learning_rate."
+            return "the parameters were updated with the gradients from before clipping."
+        wrong = [k for k in before if not same(after.get(k), reference[case_id]["args_after"][1][k])]
+        return f"after the step, the parameters passed in differ from the expected ones ({', '.join(wrong)})."
     return None
 
 
@@ -130,15 +139,15 @@ def returns_last_state(student, reference):
         if same(result[2], reference[case_id]["result"][2]):
             continue
         if same(result[2], INPUTS[case_id].args[2]):
-            return "optimize returned a[-1], the state before the first step: return a[len(X)-1]."
-        return "the returned hidden state is not the one after the last step: return a[len(X)-1]."
+            return "the returned hidden state is a_prev, the state before the first step."
+        return "the returned hidden state is not the state after the last step."
     return None
 
 
 SPEC = FunctionSpec(
     name="optimize",
     points=20,
-    dependencies=("clip",),
+    dependencies=EXERCISES["optimize"].calls,
     cases=cases,
     checks=(
         Check("returns the loss of the forward pass", 4, ALL, returns_loss),

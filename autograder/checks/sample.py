@@ -43,10 +43,12 @@ def matches(student, reference, case_id):
     return same(student[case_id]["result"], reference[case_id]["result"])
 
 
-def always_the_same(student):
-    """True when the near-uniform case drew one index over and over: the argmax, not a draw."""
-    drawn = student["flat"]["result"]
-    return isinstance(drawn, list) and len(drawn) > 2 and len(set(drawn[:-1])) == 1
+def first_difference(drawn, expected):
+    """The 1-based position of the first index that differs (or where one list ends)."""
+    for position, (mine, theirs) in enumerate(zip(drawn, expected, strict=False), start=1):
+        if mine != theirs:
+            return position
+    return min(len(drawn), len(expected)) + 1
 
 
 def ends_with_newline(student, reference):
@@ -61,68 +63,73 @@ def ends_with_newline(student, reference):
     return None
 
 
-FIX_DRAW_FIRST = "these results depend on drawing with np.random.choice; fix the drawing first."
-
-
 def stops_at_fifty(student, reference):
     if matches(student, reference, "never-newline"):
         return None
-    if always_the_same(student):
-        return FIX_DRAW_FIRST
-    drawn = student["never-newline"]["result"]
-    if len(drawn) == 50:
-        return "after 50 characters, append the newline index: keep the lines after the while loop."
-    if len(drawn) > 51:
-        return "sampling must stop after 50 characters: keep step != 50 in the while condition."
-    return "when the newline never comes, sample must return 50 drawn characters followed by the newline index."
+    drawn, newline = student["never-newline"]["result"], INPUTS["never-newline"].args[1]["\n"]
+    if len(drawn) != 51:
+        return (
+            f"when the newline is never drawn, sample returned {len(drawn)} indices; it must return 51: "
+            "the 50 characters drawn, then the newline index."
+        )
+    if drawn[-1] != newline:
+        return "when the newline is never drawn, the 51st index must be the newline index."
+    return "when the newline is never drawn, sample returns 50 characters and the newline, but other characters."
 
 
 def expected_characters(student, reference):
-    if all(matches(student, reference, c) for c in ("visible", "seeds", "small-vocabulary")):
+    differing = [c for c in ("visible", "seeds", "small-vocabulary") if not matches(student, reference, c)]
+    if not differing:
         return None
-    if always_the_same(student):
-        return (
-            "sample always takes the most likely character: draw the index at random with "
-            "np.random.choice(list(range(vocab_size)), p=y.ravel())."
-        )
+    first = differing[0]
+    position = first_difference(student[first]["result"], reference[first]["result"])
     return (
-        "the sampled indices differ from the expected ones: check equations (1)-(3), that x is the one-hot "
-        "vector of the index just drawn, and the np.random.choice call."
+        f"the drawn indices differ from the expected ones in {len(differing)} of 3 calls; in the first of them "
+        f"from the {ordinal(position)} index on."
     )
+
+
+def ordinal(n):
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def follows_the_seeds(student, reference):
     if matches(student, reference, "flat"):
         return None
-    if always_the_same(student):
-        return "sample takes the most likely character instead of drawing one: use np.random.choice with p=."
+    drawn, expected = student["flat"]["result"], reference["flat"]["result"]
+    position = first_difference(drawn, expected)
+    if position >= len(expected):
+        return (
+            "when every character is (almost) equally likely, the right characters are drawn but the list ends "
+            "differently."
+        )
     return (
-        "the draws do not follow the given seeds: call np.random.seed(step + seed) just before "
-        "np.random.choice, and draw exactly once per character."
+        f"when every character is (almost) equally likely, the drawn indices differ from the {ordinal(position)} on. "
+        "With such probabilities, which index is drawn depends only on the seeds and on how the draw is made."
     )
 
 
 def carries_hidden_state(student, reference):
     if matches(student, reference, "recurrence"):
         return None
-    if always_the_same(student):
-        return FIX_DRAW_FIRST
     if matches(student, reference, "without-recurrence"):
-        return "the hidden state is not carried from one character to the next: set a_prev = a after each step."
-    return "the sampled indices differ when the hidden state matters: use a_prev in equation (1), then a_prev = a."
+        return (
+            "the indices are right when the previous hidden state has no influence (Waa = 0) and differ when it "
+            "has: the hidden state is not carried from one character to the next as in equation (1)."
+        )
+    return "the indices differ for a network whose hidden state matters (and also when it does not)."
 
 
 def independent_of_dictionary_order(student, reference):
     if matches(student, reference, "small-vocabulary-shuffled"):
         return None
-    if always_the_same(student):
-        return FIX_DRAW_FIRST
     if matches(student, reference, "small-vocabulary"):
         return (
-            "the result depends on the order in which char_to_ix was built: draw from "
-            "list(range(vocab_size)), not from char_to_ix.values()."
+            "the result depends on the order in which char_to_ix was built: the same vocabulary, inserted in "
+            "another order, gives other indices."
         )
-    return "sample must work for any vocabulary: take vocab_size from the parameters' shapes and use char_to_ix."
+    return "with a smaller vocabulary, the drawn indices differ from the expected ones."
 
 
 SPEC = FunctionSpec(

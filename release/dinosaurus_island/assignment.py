@@ -13,6 +13,7 @@ class Exercise:
     marker: str  # the cell's first line is "# <marker> (UNIQUE CELL IDENTIFIER, DO NOT EDIT)"
     signature: str  # as written in the release
     points: int  # of 100
+    calls: tuple = ()  # the other exercises it calls, the most basic first (model -> optimize -> clip)
 
 
 EXERCISES = {
@@ -20,12 +21,13 @@ EXERCISES = {
     for exercise in (
         Exercise("clip", "UNQ_C1", "gradients, maxValue", 20),
         Exercise("sample", "UNQ_C2", "parameters, char_to_ix, seed", 30),
-        Exercise("optimize", "UNQ_C3", "X, Y, a_prev, parameters, learning_rate=0.01", 20),
+        Exercise("optimize", "UNQ_C3", "X, Y, a_prev, parameters, learning_rate=0.01", 20, calls=("clip",)),
         Exercise(
             "model",
             "UNQ_C4",
             "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, vocab_size=27, verbose=False",
             30,
+            calls=("clip", "sample", "optimize"),
         ),
     )
 }

@@ -10,12 +10,15 @@ hidden ones on other inputs.
 """
 
 import ast
+import contextlib
 import copy
 import inspect
+import io
 import textwrap
 import traceback
 
 import numpy as np
+from assignment import EXERCISES
 
 GREEN, RED, RESET = "\033[92m", "\033[91m", "\033[0m"
 ALPHABET = "\nabcdefghijklmnopqrstuvwxyz"  # index 0 is the newline, then a..z
@@ -31,6 +34,10 @@ class VisibleTestFailure(AssertionError):
         return [f"{RED}✗ {self}{RESET}"]
 
 
+class NotImplementedYet(VisibleTestFailure):
+    """The tested function still holds the scaffold's None placeholders: nothing else to blame."""
+
+
 def expect(condition, message):
     """Fail the test with ``message`` unless ``condition`` holds."""
     if not condition:
@@ -41,12 +48,26 @@ def passed(name):
     print(f"{GREEN}✓ {name}: all visible tests passed.{RESET}")
 
 
-def report(test):
-    """Run ``test``; in grading mode print a failure instead of raising it."""
+QUIET_RUNS = {}  # {exercise: the undecorated test, called with the exercise's function alone}
 
-    def run(*args, **kwargs):
+
+def report(test, quiet_run=None):
+    """Run ``test``; in grading mode print a failure instead of raising it.
+
+    When the tested function calls other exercises (optimize calls clip), a failure is first
+    checked against them: if the student's version of one of those fails its own test, the
+    message says so and points there, instead of blaming the function under test."""
+    name = test.__name__.removesuffix("_test")
+    QUIET_RUNS[name] = quiet_run or test
+
+    def run(target, *args, **kwargs):
         try:
-            return test(*args, **kwargs)
+            try:
+                return test(target, *args, **kwargs)
+            except NotImplementedYet:
+                raise
+            except VisibleTestFailure as failure:
+                raise blame_what_it_calls(name, target) or failure from None
         except VisibleTestFailure as failure:
             if RAISE_ON_FAILURE:
                 raise failure.with_traceback(None) from None
@@ -54,6 +75,33 @@ def report(test):
 
     run.__name__, run.__doc__ = test.__name__, test.__doc__
     return run
+
+
+def blame_what_it_calls(name, target):
+    """A failure that names the first exercise ``name`` calls whose version, as the notebook
+    defines it now, fails its own visible test; None when they all pass."""
+    namespace = getattr(target, "__globals__", {})
+    for helper in EXERCISES[name].calls:
+        function = namespace.get(helper)
+        if not callable(function):
+            continue
+        problem = quietly(QUIET_RUNS[helper], function)
+        if problem is not None:
+            return VisibleTestFailure(
+                f"{name} calls your {helper}, which fails its own test ({problem}) Fix {helper} first, then run "
+                f"this test again: {name} itself may well be right."
+            )
+    return None
+
+
+def quietly(test, function):
+    """The failure message of ``test(function)``, run without printing; None if it passes."""
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            test(function)
+    except VisibleTestFailure as failure:
+        return str(failure)
+    return None
 
 
 # ----------------------------------------------------------------------------
@@ -110,7 +158,7 @@ def call_student(name, function, *args, **kwargs):
         raise
     except Exception as error:
         if find_placeholders(_function_source(function)):
-            raise VisibleTestFailure(
+            raise NotImplementedYet(
                 f"{name} is not implemented yet: replace every None placeholder between "
                 "### START CODE HERE ### and ### END CODE HERE ###."
             ) from None
@@ -157,7 +205,6 @@ def random_parameters(n_a, n_x, n_y):
 # ----------------------------------------------------------------------------
 
 
-@report
 def clip_test(target, mValue):
     """Are all gradients inside [-mValue, mValue], with the values inside left as they were?"""
     print(f"\nGradients for mValue={mValue}")
@@ -179,17 +226,34 @@ def clip_test(target, mValue):
     for key, before in original.items():
         after = np.asarray(clipped[key])
         expect(after.shape == before.shape, f"{key} changed shape from {before.shape} to {after.shape}.")
-        expect(
-            after.max() <= mValue and after.min() >= -mValue,
-            f"{key} has values outside [-{mValue}, {mValue}]. np.clip returns a new array unless "
-            "you pass out=: use np.clip(gradient, -maxValue, maxValue, out=gradient).",
-        )
+    needed = [key for key, before in original.items() if np.abs(before).max() > mValue]  # all five, here
+    untouched = [key for key in needed if np.array_equal(clipped[key], original[key])]
+    expect(
+        untouched != needed,
+        "Every gradient came back exactly as it was, unclipped, as when np.clip's result is dropped: np.clip "
+        "returns a clipped copy unless you pass out=, np.clip(gradient, -maxValue, maxValue, out=gradient).",
+    )
+    expect(not untouched, f"{', '.join(untouched)} came back unclipped while the others were clipped: clip all five.")
+    for key, before in original.items():
+        after = np.asarray(clipped[key])
+        expect(after.max() <= mValue and after.min() >= -mValue, f"{key} has values outside [-{mValue}, {mValue}].")
         inside = np.abs(before) <= mValue
         expect(
             np.array_equal(after[inside], before[inside]),
             f"{key}: values already inside [-{mValue}, {mValue}] changed. Clip to exactly -maxValue and maxValue.",
         )
     passed("clip")
+
+
+_clip_test_raising = clip_test
+
+
+def _clip_test_both_bounds(target):
+    _clip_test_raising(target, 10)
+    _clip_test_raising(target, 5)
+
+
+clip_test = report(_clip_test_raising, quiet_run=_clip_test_both_bounds)
 
 
 # ----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from autograder import batch
+from autograder import batch, faults
 from autograder.build import factory, styles
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 from autograder.report import SubmissionResult
@@ -148,6 +148,18 @@ def test_does_the_demo_grade_the_examples_as_intended(tmp_path):
         for f in ("clip", "sample", "optimize", "model")
     )
     assert scores["crash"]["score"] == 0
+    # each mistake of examples/submissions/mistakes.ipynb is named, first, in its function's feedback
+    causes = {
+        "clip": "result-discarded",
+        "sample": "argmax",
+        "optimize": "fixed-learning-rate",
+        "model": "y-without-newline",
+    }
+    for name, mistake_id in causes.items():
+        function = scores["mistakes"]["functions"][name]
+        explanation = next(m.explanation for m in faults.catalogue()[name] if m.id == mistake_id)
+        first_failed = next(check["feedback"] for check in function["checks"] if not check["passed"])
+        assert function["diagnosis"] == first_failed == explanation
 
 
 def test_does_verbose_log_each_submission_as_it_is_graded(course, tmp_path):

@@ -108,7 +108,7 @@ def test_do_nbgrader_and_the_cli_give_the_same_scores(course):
 def test_does_feedback_show_messages_wrapped_but_not_the_hidden_tests(course):
     root, _ = course
     html = (root / "feedback" / "bob" / "dinosaurus_island" / "Dinosaurus_Island.html").read_text()
-    assert "np.clip returns a new array unless you pass out=" in html
+    assert "clip returns every gradient unclipped, as it does when np.clip" in html  # the named mistake
     assert "grade_in_kernel" not in html and "HIDDEN TESTS" not in html
     assert "white-space: pre-wrap" in html  # long advice wraps instead of running off the page
 

@@ -1,0 +1,118 @@
+"""Fault signatures: the mistakes students make, each written as a small edit of the reference
+solution, and what each edit does on the hidden cases.
+
+``python -m autograder references`` runs every edited solution (a *mutant*) through the same
+sandbox and cases as a student, and stores a short summary of what it returned (its
+*signature*) in ``references/faults.json``.  When a student's function loses points, the grader
+summarises the student's run the same way: if it equals exactly one catalogued mistake's, the
+feedback names that mistake first.  Nothing is guessed: a cause is named only when the
+student's outputs on every hidden case are those that mistake produces.
+
+One module per graded function holds its catalogue (``MISTAKES``).  Several mistakes may share
+an explanation (written differently, they do the same thing); mistakes with different
+explanations must have different signatures, which ``python -m autograder audit`` checks.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..checks.base import same
+
+
+class MistakeDoesNotApply(LookupError):
+    """The reference solution changed, and a catalogued edit no longer finds its text."""
+
+
+@dataclass(frozen=True)
+class Mistake:
+    id: str  # short and unique within its function, e.g. "skips-dby"
+    explanation: str  # what the student reads: what their code does, and what to do instead
+    edits: tuple  # ((old, new), …): each old text occurs exactly once in the reference
+
+    def applied_to(self, reference_source):
+        """The reference's source (in ``ast.unparse`` form, see reference.compact) with the edits made."""
+        source = reference_source
+        for old, new in self.edits:
+            if source.count(old) != 1:
+                raise MistakeDoesNotApply(
+                    f"mistake {self.id!r}: {old!r} occurs {source.count(old)} times in the reference solution "
+                    "(it must occur once); update the catalogue in autograder/faults/"
+                )
+            source = source.replace(old, new)
+        return source
+
+
+def mistake(id, explanation, *edits):
+    return Mistake(id, explanation, tuple(edits))
+
+
+def catalogue():
+    """{function: (Mistake, …)} for every graded function."""
+    from . import clip, model, optimize, sample
+
+    return {"clip": clip.MISTAKES, "sample": sample.MISTAKES, "optimize": optimize.MISTAKES, "model": model.MISTAKES}
+
+
+# ----------------------------------------------------------------------------
+# Signatures: what a run returned, summarised so that equal behaviour compares equal
+# ----------------------------------------------------------------------------
+
+WHOLE_UP_TO = 32  # arrays with more values are summarised by a few weighted sums
+PROBES = 4  # pseudo-random weightings per summarised array
+RTOL, ATOL = 1e-6, 1e-9  # two summaries of the same behaviour differ by rounding only
+
+
+def summary(value):
+    """``value`` with every large array replaced by its shape and weighted sums of its values.
+
+    Two arrays that differ anywhere differ, with overwhelming likelihood, in one of the random
+    weightings, and equal arrays give equal sums up to rounding."""
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "fiub" or value.size <= WHOLE_UP_TO:
+            return value
+        values = value.astype(float).ravel()
+        finite = np.isfinite(values)
+        values = np.where(finite, values, 0.0)
+        weights = np.random.RandomState(values.size).standard_normal((PROBES, values.size))
+        sums = [values.sum(), np.abs(values).sum(), (values * values).sum(), *(weights @ values)]
+        return {"shape": list(value.shape), "not_finite": int((~finite).sum()), "sums": [float(s) for s in sums]}
+    if isinstance(value, dict):
+        return {key: summary(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(summary(item) for item in value)
+    return value
+
+
+def signature(case_ids, observed, printed=None):
+    """{case id: summary} of one run: what the function returned, how it left its arguments and
+    the calls it made; the error it raised (type and message); or that it never got to the case.
+    ``printed``: the function that reads what the graded function prints (None: prints are ignored)."""
+    summaries = {}
+    for case_id in case_ids:
+        case = observed.get(case_id)
+        if case is None:
+            summaries[case_id] = {"missing": True}
+        elif not case.get("ok"):
+            error = case.get("error", {})
+            summaries[case_id] = {"error": error.get("type", "Error"), "message": str(error.get("message", ""))[:200]}
+        else:
+            seen = {"result": case.get("result"), "args_after": case.get("args_after"), "calls": case.get("calls")}
+            if printed is not None:
+                seen["printed"] = printed(case.get("stdout", ""))
+            summaries[case_id] = summary(seen)
+    return summaries
+
+
+def alike(first, second):
+    """Whether two signatures describe the same behaviour on every case."""
+    return first.keys() == second.keys() and all(same(first[c], second[c], RTOL, ATOL) for c in first)
+
+
+def diagnose(student_signature, mistakes, signatures):
+    """The explanation of the catalogued mistake whose signature is the student's, or None when
+    none is, or when mistakes with different explanations are (the evidence cannot tell them apart)."""
+    explanations = {
+        m.explanation for m in mistakes if m.id in signatures and alike(student_signature, signatures[m.id])
+    }
+    return explanations.pop() if len(explanations) == 1 else None
