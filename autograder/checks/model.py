@@ -41,12 +41,14 @@ def cases():
                 "verbose": True,
             },
             record={"optimize": small_calls},
+            global_seed=7,  # not 0, which model seeds itself: a shuffle before np.random.seed(0) shows
         ),
         Case(
             "full",
             (dinos, dino_ix_to_char, dino_char_to_ix),
             {"num_iterations": FULL_ITERATIONS, "verbose": True},
             record={"optimize": [0, 1, 2]},
+            global_seed=7,
         ),
     ]
 

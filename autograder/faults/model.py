@@ -73,6 +73,29 @@ MISTAKES = (
         ("    np.random.shuffle(examples)\n", ""),
     ),
     mistake(
+        "shuffles-before-seeding",
+        "model shuffles the names before np.random.seed(0), so the order depends on whatever ran before: call "
+        "np.random.seed(0) first, then np.random.shuffle(examples).",
+        (
+            "    np.random.seed(0)\n    np.random.shuffle(examples)\n",
+            "    np.random.shuffle(examples)\n    np.random.seed(0)\n",
+        ),
+    ),
+    mistake(
+        "last-name-not-kept",
+        "model returns a name it never sampled: keep each sampled name in last_dino_name, and return it.",
+        (
+            "last_dino_name = get_sample(sample(parameters, char_to_ix, name_seed), ix_to_char)",
+            "dino_name = get_sample(sample(parameters, char_to_ix, name_seed), ix_to_char)",
+        ),
+        ("print(last_dino_name.replace(", "print(dino_name.replace("),
+    ),
+    mistake(
+        "fixed-iteration-count",
+        "model trains for a fixed number of steps whatever num_iterations is: loop over range(num_iterations).",
+        ("for j in range(num_iterations):", "for j in range(35000):"),
+    ),
+    mistake(
         "fixed-hidden-size",
         "model builds its weights with 50 hidden units whatever n_a is: use the n_a argument.",
         ("initialize_parameters(n_a, n_x, n_y)", "initialize_parameters(50, n_x, n_y)"),

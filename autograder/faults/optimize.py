@@ -72,6 +72,11 @@ MISTAKES = (
         ("a_last = a[len(X) - 1]", "a_last = a[len(X) - 2]"),
     ),
     mistake(
+        "returns-state-past-the-end",
+        "optimize asks the cache for a[len(X)], a step that does not exist: the last state is a[len(X) - 1].",
+        ("a_last = a[len(X) - 1]", "a_last = a[len(X)]"),
+    ),
+    mistake(
         "ignores-a_prev",
         "optimize starts the forward pass from zeros instead of a_prev: call rnn_forward(X, Y, a_prev, parameters).",
         ("rnn_forward(X, Y, a_prev, parameters)", "rnn_forward(X, Y, np.zeros_like(a_prev), parameters)"),

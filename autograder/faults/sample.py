@@ -110,6 +110,34 @@ MISTAKES = (
         ("newline_ix = char_to_ix['\\n']", "newline_ix = 0"),
     ),
     mistake(
+        "probabilities-not-flattened",
+        "sample passes y, a column vector, as p: np.random.choice needs a flat vector of probabilities, p=y.ravel().",
+        ("p=y.ravel()", "p=y"),
+    ),
+    mistake(
+        "seeds-once",
+        "sample sets the seed once, before the loop: set it before every draw, np.random.seed(step + seed), so that "
+        "each character has its own seed.",
+        (SEED, ""),
+        ("    step = 0\n", "    step = 0\n    np.random.seed(seed)\n"),
+    ),
+    mistake(
+        "step-not-advanced",
+        "sample never increases step, so it neither stops after 50 characters nor seeds each draw as expected: "
+        "add step += 1 at the end of the loop.",
+        ("        step += 1\n", ""),
+    ),
+    mistake(
+        "input-and-state-weights-swapped",
+        "sample multiplies x by Waa and a_prev by Wax: equation (1) is a = tanh(Wax x + Waa a_prev + b).",
+        (HIDDEN, "a = np.tanh(np.dot(Waa, x) + np.dot(Wax, a_prev) + b)"),
+    ),
+    mistake(
+        "output-from-previous-state",
+        "sample computes the output from the previous hidden state: equation (2) uses the new one, z = Wya a + by.",
+        (OUTPUT, "z = np.dot(Wya, a_prev) + by"),
+    ),
+    mistake(
         "no-softmax",
         "sample draws with the scores z as probabilities: turn them into probabilities first, y = softmax(z).",
         ("y = softmax(z)", "y = z"),
