@@ -4,7 +4,9 @@ import os
 import sys
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # for autograder.*
+# The one sys.path edit of the instructor tools: the `nbgrader` command's sys.path does not hold
+# the course directory, and nbgrader imports autograder.* from this file.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # nbgrader runs `alembic` as a command when it creates gradebook.db: find it beside the Python
 # running nbgrader, so that `.venv/bin/nbgrader …` works without activating the environment.
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])

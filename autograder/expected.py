@@ -15,8 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import faults, wire
+from . import faults
 from .checks import SPECS
+from .inside import wire
 from .paths import REFERENCES_DIR
 from .reference import compact, graded_cell_sources
 

@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from .paths import COURSE_ROOT, GRADED_FUNCTIONS, SOURCE_DIR, SOURCE_NOTEBOOK
+from .paths import GRADED_FUNCTIONS, SOURCE_DIR, SOURCE_NOTEBOOK
 
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
 
@@ -39,8 +39,6 @@ def compact(source):
 
 def load_reference(notebook_path=SOURCE_NOTEBOOK):
     """Execute the solution cells; returns the namespace holding clip, sample, optimize, model."""
-    if str(COURSE_ROOT) not in sys.path:
-        sys.path.insert(0, str(COURSE_ROOT))
     namespace = {"__name__": "reference_solution"}
     exec(NOTEBOOK_IMPORTS, namespace)
     for name, source in graded_cell_sources(notebook_path).items():

@@ -39,15 +39,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cgroups, refcall, wire
-from .forkserver import HOME_PREFIX
+from . import cgroups
+from .inside import refcall, wire
+from .inside.forkserver import HOME_PREFIX
 from .paths import SOURCE_DIR
 
-HERE = Path(__file__).resolve().parent
+INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
 KEEP_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES")
-LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py")
+LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py")  # all of inside/
 DRAWS_RANDOM = ("sample",)  # reference functions that use numpy's global random state
 MAX_FEEDBACK_TEXT = 2000  # characters kept of any text the student's process sends
 
@@ -111,7 +112,7 @@ def user_namespaces():
     pid = os.fork()
     if pid == 0:
         try:
-            from . import jail
+            from .inside import jail
 
             jail.new_pid_namespace(as_root=False)
             os._exit(0)
@@ -176,7 +177,7 @@ forkserver.warm_up()  # compiles utils' numba kernels once; their cache is kept 
 
 
 def _library_files():
-    files = {name: HERE / name for name in LIBRARY_FILES}
+    files = {name: INSIDE / name for name in LIBRARY_FILES}
     for path in sorted((SOURCE_DIR / "utils").glob("*.py")):
         files[f"utils/{path.name}"] = path
     return files

@@ -12,10 +12,6 @@ import io
 import os
 import pstats
 import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main(argv=None):

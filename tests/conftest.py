@@ -1,11 +1,9 @@
-import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).resolve().parent / "files"
-sys.path.insert(0, str(ROOT / "source" / "dinosaurus_island"))  # public_tests, as the notebook sees it
 
 
 @pytest.fixture(scope="session")

@@ -16,10 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from autograder import jail, sandbox
+from autograder import sandbox
 from autograder.build import factory
 from autograder.checks import SPECS
 from autograder.grading import Grader
+from autograder.inside import jail
 from autograder.paths import REFERENCES_DIR
 from autograder.reference import graded_cell_sources
 from autograder.sandbox import Limits, run_task

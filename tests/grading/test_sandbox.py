@@ -376,3 +376,9 @@ def test_does_the_code_that_runs_inside_the_sandbox_import_only_the_standard_lib
                 top = module.split(".")[0]
                 assert top in allowed, f"{name} imports {module}"
                 assert top != "numba" or name.startswith("utils/"), f"{name} imports numba"
+
+
+def test_is_the_inside_folder_exactly_what_is_copied_into_the_sandbox():
+    """autograder/inside/ holds the sandbox's code and nothing else, so its name tells where code runs."""
+    inside = {path.name for path in sandbox.INSIDE.glob("*.py")} - {"__init__.py"}
+    assert inside == set(sandbox.LIBRARY_FILES)

@@ -31,7 +31,8 @@ INSIDE = """
 import json, os, sys, textwrap
 sys.path[:0] = [os.getcwd()]
 from autograder.build import factory
-from autograder import jail, sandbox
+from autograder import sandbox
+from autograder.inside import jail
 from autograder.sandbox import Limits, run_task
 
 def run_body(body):
