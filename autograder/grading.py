@@ -20,8 +20,9 @@ from .submission import read_submission, shown
 
 HINTS = {
     "NameError": (
-        "A graded function can use only its arguments, its own variables and the helpers from utils: "
-        "the notebook's other variables do not exist when it is graded."
+        "A name the function uses is not defined when it runs on its own: a misspelt name, or a variable of "
+        "the notebook (a graded function can use only its arguments, its own variables and the helpers from "
+        "utils: the notebook's other variables do not exist when it is graded)."
     ),
     "SystemExit": "Graded code must not call sys.exit or exit().",
     "KeyboardInterrupt": "Graded code must not raise KeyboardInterrupt.",

@@ -55,6 +55,11 @@ MISTAKES = (
         "clip raises the values below -maxValue but leaves those above maxValue: clip from both sides.",
         (CALL, "np.maximum(gradients[name], -maxValue, out=gradients[name])"),
     ),
+    mistake(
+        "upper-bound-zero",
+        "clip sets every positive value to 0: the upper bound is maxValue, np.clip(gradient, -maxValue, maxValue).",
+        (CALL, "np.clip(gradients[name], -maxValue, 0, out=gradients[name])"),
+    ),
     mistake("fixed-bound-10", FIXED_BOUND, (CALL, "np.clip(gradients[name], -10, 10, out=gradients[name])")),
     mistake("fixed-bound-5", FIXED_BOUND, (CALL, "np.clip(gradients[name], -5, 5, out=gradients[name])")),
     mistake(
@@ -65,6 +70,12 @@ MISTAKES = (
     ),
     *(_skips(key) for key in KEYS),
     *(_only(key) for key in KEYS),
+    mistake(
+        "skips-biases",
+        "clip leaves the biases' gradients db and dby unclipped: the loop must go over all five gradients, "
+        "dWax, dWaa, dWya, db and dby.",
+        (LOOP, "for name in ['dWax', 'dWaa', 'dWya']:"),
+    ),
     mistake("no-copy", CHANGES_INPUT, (COPY, "")),
     mistake("shallow-copy", CHANGES_INPUT, (COPY, "    gradients = dict(gradients)\n")),
     mistake(

@@ -33,6 +33,11 @@ MISTAKES = (
         (HIDDEN, "a = np.maximum(0, np.dot(Wax, x) + np.dot(Waa, a_prev) + b)"),
     ),
     mistake(
+        "sigmoid",
+        "sample computes the hidden state with a sigmoid: equation (1) is a = tanh(Wax x + Waa a_prev + b).",
+        (HIDDEN, "a = 1 / (1 + np.exp(-(np.dot(Wax, x) + np.dot(Waa, a_prev) + b)))"),
+    ),
+    mistake(
         "no-output-bias",
         "sample leaves out the output bias: equation (2) is z = Wya a + by.",
         (OUTPUT, "z = np.dot(Wya, a)"),
@@ -67,6 +72,16 @@ MISTAKES = (
         "no-cap",
         "sample does not stop after 50 characters when no newline is drawn: keep step != 50 in the while condition.",
         ("while idx != newline_ix and step != 50:", "while idx != newline_ix:"),
+    ),
+    mistake(
+        "stops-at-49",
+        "sample stops after 49 characters when no newline is drawn: the cap is 50, step != 50.",
+        ("while idx != newline_ix and step != 50:", "while idx != newline_ix and step != 49:"),
+    ),
+    mistake(
+        "stops-at-51",
+        "sample draws up to 51 characters when no newline is drawn: the cap is 50, step != 50.",
+        ("while idx != newline_ix and step != 50:", "while idx != newline_ix and step != 51:"),
     ),
     mistake(
         "no-newline-after-cap",
