@@ -88,3 +88,26 @@ def test_does_an_unfinished_function_say_so_rather_than_blame_what_it_calls(publ
     cells = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell.source for cell in release.cells}
     scaffold = notebook(clip=cells["clip"], optimize=cells["optimize"])  # both still hold their placeholders
     assert failure(public_tests.optimize_test, scaffold["optimize"]).startswith("optimize is not implemented yet")
+
+
+def test_are_the_visible_inputs_the_graders_visible_cases(public_tests):
+    """Both draw them from assignment.VISIBLE_INPUTS; the grader's cases must be exactly the notebook's."""
+    import numpy as np
+
+    from autograder.checks import SPECS
+
+    def equal(a, b):
+        if isinstance(a, dict):
+            return a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+        if isinstance(a, (list, tuple)):
+            return len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b, strict=True))
+        return np.array_equal(a, b)
+
+    cases = {name: {case.id: case for case in spec.cases()} for name, spec in SPECS.items()}
+    assert equal(cases["clip"]["visible-10"].args[0], public_tests.clip_inputs())
+    assert [cases["clip"][c].args[1] for c in ("visible-10", "visible-5")] == [10, 5]
+    parameters, first_seed = public_tests.sample_inputs()
+    assert equal(cases["sample"]["visible"].args[0], parameters) and cases["sample"]["visible"].args[2] == first_seed
+    X, Y, a_prev, parameters, rate = public_tests.optimize_inputs()
+    assert equal(cases["optimize"]["visible"].args, (X, Y, a_prev, parameters))
+    assert cases["optimize"]["visible"].kwargs == {"learning_rate": rate}

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from ..paths import load_assignment
 from .base import Case, Check, FunctionSpec, same
 
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
@@ -13,17 +14,20 @@ def gradients(seed, n_a, n_x, scale):
     return {key: np.random.randn(*shape) * scale for key, shape in shapes.items()}
 
 
+VISIBLE = load_assignment().VISIBLE_INPUTS["clip"]
+
+
 def visible_gradients():
-    """The visible test's inputs: np.random.seed(3), shapes (5, 3), (5, 5), (2, 5), (5, 1), (2, 1)."""
-    np.random.seed(3)
-    shapes = [(5, 3), (5, 5), (2, 5), (5, 1), (2, 1)]
-    return {key: np.random.randn(*shape) * 10 for key, shape in zip(KEYS, shapes, strict=True)}
+    """The visible test's inputs (assignment.VISIBLE_INPUTS), drawn as public_tests draws them."""
+    np.random.seed(VISIBLE["seed"])
+    return {key: np.random.randn(*shape) * VISIBLE["scale"] for key, shape in VISIBLE["shapes"].items()}
 
 
 def cases():
+    high, low = VISIBLE["bounds"]
     return [
-        Case("visible-10", (visible_gradients(), 10), return_args=(0,)),
-        Case("visible-5", (visible_gradients(), 5), return_args=(0,)),
+        Case("visible-10", (visible_gradients(), high), return_args=(0,)),
+        Case("visible-5", (visible_gradients(), low), return_args=(0,)),
         Case("bound-1.5", (gradients(11, 7, 4, 3.0), 1.5), return_args=(0,)),
         Case("bound-tiny", (gradients(12, 3, 6, 0.01), 0.002), return_args=(0,)),
         Case("nothing-to-clip", (gradients(13, 4, 5, 1.0), 100), return_args=(0,)),

@@ -12,13 +12,17 @@ KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 RETURNS = "optimize must return three values: loss, gradients, a[len(X)-1]."
 
 
+VISIBLE = load_assignment().VISIBLE_INPUTS["optimize"]
+
+
 def visible_inputs():
-    """The visible test's inputs: np.random.seed(1), a_prev first, then Wax, Waa, Wya, b, by."""
-    np.random.seed(1)
-    a_prev = np.random.randn(100, 1)
-    shapes = [("Wax", (100, 27)), ("Waa", (100, 100)), ("Wya", (27, 100)), ("b", (100, 1)), ("by", (27, 1))]
+    """The visible test's inputs (assignment.VISIBLE_INPUTS): a_prev drawn first, then Wax, Waa, Wya, b, by."""
+    np.random.seed(VISIBLE["seed"])
+    n_a, size = VISIBLE["n_a"], VISIBLE["vocab_size"]
+    a_prev = np.random.randn(n_a, 1)
+    shapes = [("Wax", (n_a, size)), ("Waa", (n_a, n_a)), ("Wya", (size, n_a)), ("b", (n_a, 1)), ("by", (size, 1))]
     parameters = {name: np.random.randn(*shape) for name, shape in shapes}
-    return [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26], a_prev, parameters
+    return list(VISIBLE["X"]), list(VISIBLE["Y"]), a_prev, parameters
 
 
 def hidden_inputs(seed, n_x, n_a, scale, X, Y):
@@ -29,7 +33,7 @@ def hidden_inputs(seed, n_x, n_a, scale, X, Y):
 
 def cases():
     return [
-        Case("visible", visible_inputs(), {"learning_rate": 0.01}, return_args=(2, 3)),
+        Case("visible", visible_inputs(), {"learning_rate": VISIBLE["learning_rate"]}, return_args=(2, 3)),
         Case(
             "learning-rate",
             hidden_inputs(21, 10, 20, 1.0, [None, 3, 1, 4, 1, 5], [3, 1, 4, 1, 5, 9]),

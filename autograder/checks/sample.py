@@ -1,7 +1,9 @@
 """Hidden checks of ``sample(parameters, char_to_ix, seed)``."""
 
+from ..paths import load_assignment
 from .base import Case, Check, FunctionSpec, random_parameters, same, vocabulary
 
+VISIBLE = load_assignment().VISIBLE_INPUTS["sample"]  # the visible test's inputs, drawn as public_tests does
 SMALL_SYMBOLS = "abdeilnorsu\n"  # 12 symbols, the newline last
 SHUFFLED_ORDER = [7, 11, 2, 9, 0, 5, 10, 3, 8, 1, 6, 4]
 
@@ -24,7 +26,14 @@ def cases():
     small_shuffled, _ = vocabulary(SMALL_SYMBOLS, SHUFFLED_ORDER)
     small_parameters = random_parameters(8, 30, 12)
     return [
-        Case("visible", (random_parameters(24, 100, 27), char_to_ix, 0)),
+        Case(
+            "visible",
+            (
+                random_parameters(VISIBLE["seed"], VISIBLE["n_a"], VISIBLE["vocab_size"]),
+                char_to_ix,
+                VISIBLE["first_seed"],
+            ),
+        ),  # fmt: skip
         Case("seeds", (random_parameters(5, 40, 27), char_to_ix, 3)),
         Case("small-vocabulary", (small_parameters, small, 2)),
         Case("small-vocabulary-shuffled", (small_parameters, small_shuffled, 2)),

@@ -31,6 +31,18 @@ EXERCISES = {
         ),
     )
 }
+# The visible tests' inputs, as recipes: public_tests.py draws them for the notebook, and the grader
+# draws the same ones as some of its hidden cases.  Each draw starts from np.random.seed(seed).
+VISIBLE_INPUTS = {
+    # gradients: scale * randn(shape), in this order; the test runs with each bound
+    "clip": {"seed": 3, "scale": 10, "bounds": (10, 5), "shapes": {
+        "dWax": (5, 3), "dWaa": (5, 5), "dWya": (2, 5), "db": (5, 1), "dby": (2, 1)}},
+    # parameters Wax, Waa, Wya, b, by drawn in that order; sample(parameters, char_to_ix, first_seed)
+    "sample": {"seed": 24, "n_a": 100, "vocab_size": 27, "first_seed": 0},
+    # a_prev drawn first, then the parameters as for sample; one step on the sequences X, Y
+    "optimize": {"seed": 1, "n_a": 100, "vocab_size": 27, "X": [12, 3, 5, 11, 22, 3], "Y": [4, 14, 11, 22, 25, 26],
+                 "learning_rate": 0.01},
+}  # fmt: skip
 BY_MARKER = {exercise.marker: exercise.name for exercise in EXERCISES.values()}
 # Only spaces and tabs around the "#": a pattern whose \s could cross lines would take quadratic
 # time on a cell of a million empty lines.

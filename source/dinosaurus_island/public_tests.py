@@ -18,7 +18,7 @@ import textwrap
 import traceback
 
 import numpy as np
-from assignment import EXERCISES
+from assignment import EXERCISES, VISIBLE_INPUTS
 
 GREEN, RED, RESET = "\033[92m", "\033[91m", "\033[0m"
 ALPHABET = "\nabcdefghijklmnopqrstuvwxyz"  # index 0 is the newline, then a..z
@@ -200,6 +200,31 @@ def random_parameters(n_a, n_x, n_y):
     return {"Wax": Wax, "Waa": Waa, "Wya": Wya, "b": b, "by": by}
 
 
+def clip_inputs():
+    """The gradients clip_test passes (assignment.VISIBLE_INPUTS["clip"])."""
+    recipe = VISIBLE_INPUTS["clip"]
+    np.random.seed(recipe["seed"])
+    return {key: recipe["scale"] * np.random.randn(*shape) for key, shape in recipe["shapes"].items()}
+
+
+def sample_inputs():
+    """(parameters, first seed) that sample_test passes."""
+    recipe = VISIBLE_INPUTS["sample"]
+    np.random.seed(recipe["seed"])
+    size = recipe["vocab_size"]
+    return random_parameters(recipe["n_a"], size, size), recipe["first_seed"]
+
+
+def optimize_inputs():
+    """(X, Y, a_prev, parameters, learning_rate) that optimize_test passes."""
+    recipe = VISIBLE_INPUTS["optimize"]
+    np.random.seed(recipe["seed"])
+    a_prev = np.random.randn(recipe["n_a"], 1)  # drawn first, then the parameters
+    size = recipe["vocab_size"]
+    parameters = random_parameters(recipe["n_a"], size, size)
+    return list(recipe["X"]), list(recipe["Y"]), a_prev, parameters, recipe["learning_rate"]
+
+
 # ----------------------------------------------------------------------------
 # Exercise 1 - clip
 # ----------------------------------------------------------------------------
@@ -208,9 +233,7 @@ def random_parameters(n_a, n_x, n_y):
 def clip_test(target, mValue):
     """Are all gradients inside [-mValue, mValue], with the values inside left as they were?"""
     print(f"\nGradients for mValue={mValue}")
-    shapes = {"dWax": (5, 3), "dWaa": (5, 5), "dWya": (2, 5), "db": (5, 1), "dby": (2, 1)}  # n_a 5, n_x = n_y 2..3
-    np.random.seed(3)
-    gradients = {key: 10 * np.random.randn(*shape) for key, shape in shapes.items()}
+    gradients = clip_inputs()
     original = copy.deepcopy(gradients)
     clipped = call_student("clip", target, gradients, mValue)
 
@@ -265,9 +288,8 @@ clip_test = report(_clip_test_raising, quiet_run=_clip_test_both_bounds)
 def sample_test(target):
     """Does sample draw the expected characters and stop at the newline?"""
     char_to_ix, ix_to_char = vocabulary()
-    np.random.seed(24)
-    parameters = random_parameters(n_a=100, n_x=27, n_y=27)
-    indices = call_student("sample", target, parameters, char_to_ix, 0)
+    parameters, first_seed = sample_inputs()
+    indices = call_student("sample", target, parameters, char_to_ix, first_seed)
 
     expect(isinstance(indices, list), "sample must return a list of indices.")
     expect(len(indices) > 0, "sample returned an empty list.")
@@ -297,13 +319,10 @@ def sample_test(target):
 @report
 def optimize_test(target):
     """Does one optimization step give the expected loss, clipped gradients and hidden state?"""
-    n_a, n_x = 100, 27
-    np.random.seed(1)
-    a_prev = np.random.randn(n_a, 1)  # drawn first, then the parameters
-    parameters = random_parameters(n_a, n_x, n_x)
+    inputs, labels, a_prev, parameters, learning_rate = optimize_inputs()
+    n_a = a_prev.shape[0]
     before = copy.deepcopy(parameters)
-    inputs, labels = [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26]
-    result = call_student("optimize", target, inputs, labels, a_prev, parameters, learning_rate=0.01)
+    result = call_student("optimize", target, inputs, labels, a_prev, parameters, learning_rate=learning_rate)
 
     expect(
         isinstance(result, tuple) and len(result) == 3,
