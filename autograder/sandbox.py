@@ -25,6 +25,7 @@ import atexit
 import functools
 import hashlib
 import json
+import logging
 import os
 import secrets
 import shutil
@@ -44,6 +45,7 @@ from .inside import refcall, wire
 from .inside.forkserver import HOME_PREFIX
 from .paths import SOURCE_DIR
 
+log = logging.getLogger("autograder.sandbox")
 INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
@@ -251,6 +253,7 @@ class ForkServer:
         finally:
             theirs.close()
         self.lock = threading.Lock()
+        log.info("sandbox process server started (pid %d, %s isolation)", self.process.pid, isolation_mode())
 
     def alive(self):
         return self.process.poll() is None
@@ -298,6 +301,7 @@ _SERVER_LOCK = threading.Lock()
 def fork_server():
     with _SERVER_LOCK:
         if _SERVER and not _SERVER[0].alive():
+            log.warning("the sandbox process server died (%s); starting another", _SERVER[0].log_tail()[-300:])
             _SERVER.pop().stop()
         if not _SERVER:
             _SERVER.append(ForkServer())
@@ -451,6 +455,8 @@ def run_task(task, limits=DEFAULT_LIMITS):
     outcome.output = bytes(output.get("data", b"")).decode("utf-8", "replace")
     outcome.output_dropped = output.get("dropped", 0)
     _read_outcome(results["lines"], outcome, calls_from_student=bool(task.get("own_dependencies")))
+    log.debug("%s: ran %.2f s, exit code %s%s, %.0f MB at most", task["function"], outcome.seconds,
+              outcome.exit_code, ", timed out" if outcome.timed_out else "", outcome.max_rss_mb)  # fmt: skip
     return outcome
 
 
