@@ -91,7 +91,7 @@ def error_feedback(name, error, limits):
             f" ({students_words(error['code'], 120)})" if error.get("code") else ""
         )
     if message:
-        text += f"; the message your code gave: {students_words(message)}"
+        text += f"; its message, as your code's process gave it: {students_words(message)}"
     hint = HINTS.get(kind)
     if hint:
         text += ". " + hint.format(memory=limits.memory_bytes / 1024**3)
@@ -161,13 +161,17 @@ class Grader:
             return self._all_failed(spec, feedback, start)
 
         observed = outcome.cases()
-        checks = []
+        checks, errors_shown = [], set()
         for check in spec.checks:
             missing = [case_id for case_id in check.cases if case_id not in observed]
             failed = [observed[c] for c in check.cases if c in observed and not observed[c].get("ok")]
             recorded_anything = any(r.get("calls") for o in failed for r in o.get("calls", {}).values())
             if failed and not (check.tolerates_errors and recorded_anything):
                 feedback = error_feedback(spec.name, failed[0]["error"], limits)
+                if feedback in errors_shown:  # one cause, read once
+                    feedback = f"{spec.name} raised the same error as above on these cases too."
+                else:
+                    errors_shown.add(feedback)
             elif missing:
                 feedback = self._why_missing(spec, outcome, limits)
             else:

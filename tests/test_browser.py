@@ -130,14 +130,30 @@ def settled(page):
 def run_all(page):
     """Run > Run All Cells, then wait until everything has run.  The menu is tried again if no
     cell started (a kernel still connecting ignores it)."""
+    dialogs = []
     for _ in range(3):
+        dialogs += accept_dialogs(page)
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.get_by_text("Run All Cells", exact=True).click()
         if wait_for(lambda: started(page), 30, None):
             break
     else:
-        pytest.fail("Run All Cells never started a cell")
+        pytest.fail(f"Run All Cells never started a cell (dialogs accepted on the way: {dialogs})")
     wait_for(lambda: settled(page), SECONDS, "the notebook did not finish")
+
+
+def accept_dialogs(page):
+    """Accept the dialog Notebook may show while a loaded machine starts the kernel (such as
+    kernel selection), which would block every click; returns the texts of those accepted."""
+    texts = []
+    dialog = page.locator(".jp-Dialog")
+    for _ in range(3):
+        if not (dialog.count() and dialog.first.is_visible()):
+            break
+        texts.append(dialog.first.inner_text()[:200])
+        dialog.first.locator(".jp-Dialog-button.jp-mod-accept").first.click()
+        page.wait_for_timeout(500)
+    return texts
 
 
 def run_cell(page, code):

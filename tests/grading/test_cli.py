@@ -160,6 +160,10 @@ def test_does_the_demo_grade_the_examples_as_intended(tmp_path):
         explanation = next(m.explanation for m in faults.catalogue()[name] if m.id == mistake_id)
         first_failed = next(check["feedback"] for check in function["checks"] if not check["passed"])
         assert function["diagnosis"] == first_failed == explanation
+    model_texts = [c["feedback"] for c in scores["mistakes"]["functions"]["model"]["checks"] if not c["passed"]]
+    # Y lacks the newline, so every call of optimize fails: once per case (small, full), then "same error as above"
+    assert sum("its message, as your code's process gave it" in text for text in model_texts) == 2
+    assert sum("the same error as above" in text for text in model_texts) == 3
 
 
 def test_does_verbose_log_each_submission_as_it_is_graded(course, tmp_path):

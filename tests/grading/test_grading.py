@@ -146,7 +146,10 @@ def notebook_with(name, source):
     [
         ("def clip(gradients, maxValue):\n    return (\n", "SyntaxError"),
         ("undefined_helper()\n\ndef clip(gradients, maxValue):\n    return gradients\n", "NameError"),
-        ("def clip(gradients, maxValue):\n    raise ValueError('nope')\n", 'the message your code gave: "nope"'),
+        (
+            "def clip(gradients, maxValue):\n    raise ValueError('nope')\n",
+            'clip raised ValueError at line 2 of your cell; its message, as your code\'s process gave it: "nope"',
+        ),
         ("def clip(gradients, maxValue):\n    import sys\n    sys.exit(0)\n", "sys.exit"),
         ("import os\nos._exit(0)\n", "os._exit"),
         ("def clip(gradients, maxValue):\n    raise KeyboardInterrupt\n", "KeyboardInterrupt"),
