@@ -19,7 +19,7 @@ from . import faults
 from .checks import SPECS
 from .inside import wire
 from .paths import REFERENCES_DIR
-from .reference import compact, graded_cell_sources
+from .solution import compact, graded_cell_sources
 
 TIMING_FILE = "timing.json"  # seconds of each reference run, machine-dependent, used for time limits
 FAULTS_FILE = "faults.json"  # {function: {"fingerprint", "signatures": {mistake id: signature}}}

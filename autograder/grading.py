@@ -13,9 +13,9 @@ import time
 from . import faults
 from .checks import SPECS
 from .expected import load_expected
-from .reference import compact, graded_cell_sources
 from .report import CheckResult, FunctionResult, SubmissionResult
 from .sandbox import DEFAULT_LIMITS, Limits, run_task
+from .solution import compact, graded_cell_sources
 from .submission import read_submission, shown
 
 HINTS = {

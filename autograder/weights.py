@@ -41,12 +41,12 @@ def unigram_loss(train_text, held_out):
 
 
 def dinosaur_curve():
-    from autograder.reference import dinosaur_data, load_reference
+    from autograder.solution import dinosaur_data, load_solution
 
     names, ix_to_char, char_to_ix = dinosaur_data()
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
-        load_reference()["model"](names, ix_to_char, char_to_ix, 22001, verbose=True)
+        load_solution()["model"](names, ix_to_char, char_to_ix, 22001, verbose=True)
     points = re.findall(r"Iteration: (\d+), Loss: (\S+)", printed.getvalue())
     return [int(i) for i, _ in points], [float(loss) for _, loss in points]
 

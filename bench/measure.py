@@ -20,9 +20,9 @@ def peak_mb(who):
 
 
 def canonical():
-    """The notebook's training cell as ``autograder.reference.canonical_run`` prints it, compared
+    """The notebook's training cell as ``autograder.solution.canonical_run`` prints it, compared
     whole (names, losses, last name and the parameters' hash) with the canonical file."""
-    from autograder.reference import canonical_run
+    from autograder.solution import canonical_run
     from utils.rnn import compiled
 
     compiled()  # imports numba, as b has imported numpy; loading the kernels on first call stays timed
@@ -36,7 +36,7 @@ def canonical():
 
 
 def baseline():
-    from autograder.reference import dinosaur_data
+    from autograder.solution import dinosaur_data
     from bench.baseline import train
 
     names, ix_to_char, char_to_ix = dinosaur_data()

@@ -23,9 +23,9 @@ def main(argv=None):
     if args.numpy:
         os.environ["DINO_PURE_NUMPY"] = "1"
 
-    from autograder.reference import dinosaur_data, load_reference
+    from autograder.solution import dinosaur_data, load_solution
 
-    model = load_reference()["model"]
+    model = load_solution()["model"]
     names, ix_to_char, char_to_ix = dinosaur_data()
     with contextlib.redirect_stdout(io.StringIO()):
         model(names, ix_to_char, char_to_ix, 3)  # loads numba and its cached kernels, when there

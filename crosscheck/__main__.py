@@ -4,7 +4,7 @@ Compares, between this machine and an emulated arm64 one (QEMU user mode, a cach
 bookworm root with the pinned numpy/numba wheels; see root.py):
 
 1. utils' exp, tanh and log over ~1.1 million inputs (crosscheck/probe.py), numpy and numba;
-2. the canonical training run (``python -m autograder.reference STEPS``: every printed loss and
+2. the canonical training run (``python -m autograder.solution STEPS``: every printed loss and
    name, the last name and the parameters' sha256), with the numpy path and with the numba path.
 
 With 22,001 steps (the default, ``make crosscheck``) the output is also compared with the
@@ -64,7 +64,7 @@ class Comparison:
         return self.both([str(COURSE_ROOT / "crosscheck" / "probe.py")])
 
     def training(self, steps, path):
-        return self.both(["-m", "autograder.reference", str(steps)], PATHS[path])
+        return self.both(["-m", "autograder.solution", str(steps)], PATHS[path])
 
 
 def main(argv=None):

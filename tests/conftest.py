@@ -9,13 +9,13 @@ FILES = Path(__file__).resolve().parent / "files"
 @pytest.fixture(scope="session")
 def reference():
     """The instructor notebook's solution functions."""
-    from autograder.reference import load_reference
+    from autograder.solution import load_solution
 
-    return load_reference()
+    return load_solution()
 
 
 @pytest.fixture(scope="session")
 def dino_data():
-    from autograder.reference import dinosaur_data
+    from autograder.solution import dinosaur_data
 
     return dinosaur_data()

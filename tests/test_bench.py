@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import bench.__main__ as bench_main
-from autograder.reference import dinosaur_data, load_reference
+from autograder.solution import dinosaur_data, load_solution
 from bench.baseline import train
 
 
@@ -19,7 +19,7 @@ def test_does_the_baseline_train_the_same_model_as_the_solution():
     """Same data order, initialisation and SGD: after 300 steps the weights agree to rounding."""
     names, ix_to_char, char_to_ix = dinosaur_data()
     with contextlib.redirect_stdout(io.StringIO()):
-        ours, _ = load_reference()["model"](names, ix_to_char, char_to_ix, 300)
+        ours, _ = load_solution()["model"](names, ix_to_char, char_to_ix, 300)
     theirs, lines = train(names, ix_to_char, char_to_ix, 300)
     assert sorted(ours) == sorted(theirs)
     for name in ours:

@@ -38,7 +38,7 @@ def environment(configuration):
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
 def test_is_the_training_run_byte_for_byte_the_canonical_output(configuration):
     result = subprocess.run(
-        [sys.executable, "-m", "autograder.reference", "22001"],
+        [sys.executable, "-m", "autograder.solution", "22001"],
         cwd=ROOT,
         env=environment(configuration),
         capture_output=True,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from .. import faults
 from ..checks import SPECS
 from ..grading import Grader
-from ..reference import compact, graded_cell_sources
+from ..solution import compact, graded_cell_sources
 from . import factory, styles
 
 

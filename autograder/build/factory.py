@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 
 from ..paths import NOTEBOOK, RELEASE_DIR
-from ..reference import graded_cell_sources
+from ..solution import graded_cell_sources
 
 
 def solution(name):

@@ -5,7 +5,7 @@ import re
 import numpy as np
 
 from ..paths import load_assignment
-from ..reference import dinosaur_data
+from ..solution import dinosaur_data
 from .base import Case, Check, FunctionSpec, same, vocabulary
 
 EXERCISES = load_assignment().EXERCISES

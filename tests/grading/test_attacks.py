@@ -22,8 +22,8 @@ from autograder.checks import SPECS
 from autograder.grading import Grader
 from autograder.inside import jail
 from autograder.paths import REFERENCES_DIR
-from autograder.reference import graded_cell_sources
 from autograder.sandbox import Limits, run_task
+from autograder.solution import graded_cell_sources
 
 isolated = pytest.mark.skipif(
     sandbox.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
@@ -118,7 +118,7 @@ def test_cannot_read_a_copy_of_the_answer_key_elsewhere_on_the_machine(grader, t
     # Outside the sandbox the attack works: the stolen answer is the right one.
     namespace = {}
     exec(source, namespace)
-    from autograder.reference import dinosaur_data
+    from autograder.solution import dinosaur_data
 
     parameters, last_name = namespace["model"](*dinosaur_data(), num_iterations=22001, verbose=True)
     assert last_name.strip() == "Trodonosaurus"

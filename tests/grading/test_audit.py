@@ -13,7 +13,7 @@ from autograder.expected import mistake_signatures
 from autograder.faults import clip as clip_faults
 from autograder.grading import Grader
 from autograder.paths import COURSE_ROOT
-from autograder.reference import graded_cell_sources
+from autograder.solution import graded_cell_sources
 
 
 @pytest.mark.slow

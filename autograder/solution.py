@@ -1,4 +1,4 @@
-"""The reference solution, read from the instructor notebook's solution cells.
+"""The solution, read from the instructor notebook's solution cells (what the grader calls the reference).
 
 The instructor notebook is the only place the solution is written down.  This module
 executes its four graded cells (with the same imports the notebook has) and hands out
@@ -37,7 +37,7 @@ def compact(source):
     return ast.unparse(ast.parse(source))
 
 
-def load_reference(notebook_path=SOURCE_NOTEBOOK):
+def load_solution(notebook_path=SOURCE_NOTEBOOK):
     """Execute the solution cells; returns the namespace holding clip, sample, optimize, model."""
     namespace = {"__name__": "reference_solution"}
     exec(NOTEBOOK_IMPORTS, namespace)
@@ -68,7 +68,7 @@ def canonical_run(iterations=22001):
 
     With 22,001 iterations the output is the file shared/reference/model_22001_canonical_output.txt.
     """
-    reference = load_reference()
+    reference = load_solution()
     names, ix_to_char, char_to_ix = dinosaur_data()
     parameters, last_name = reference["model"](names, ix_to_char, char_to_ix, iterations, verbose=True)
     print(repr(last_name))
