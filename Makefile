@@ -54,7 +54,7 @@ regenerate: $(STAMP)
 
 # Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
 weights: $(STAMP)
-	$(PY) -m autograder.weights
+	$(PY) -m autograder.build.weights
 
 # The full 22,001-step run on emulated arm64 against the canonical file (root; ~10 minutes).
 crosscheck: $(STAMP) system-packages

@@ -14,8 +14,8 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader import preprocessors as nbg  # noqa: E402
 
-from autograder.assign.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
-from autograder.assign.scaffold import ScaffoldSolutions  # noqa: E402
+from autograder.build.release.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
+from autograder.build.release.scaffold import ScaffoldSolutions  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
@@ -55,7 +55,7 @@ c.Execute.timeout = 900
 c.Execute.interrupt_on_timeout = True
 
 # nbgrader's sanitising steps, with OverwriteCells replaced by one that does not warn about every
-# untouched test cell (see autograder/assign/feedback.py).
+# untouched test cell (see autograder/build/release/feedback.py).
 c.Autograde.sanitize_preprocessors = [
     nbg.ClearOutput,
     nbg.DeduplicateIds,

@@ -177,8 +177,8 @@ def write_canvas(roster, results, out, column):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "assign":
-        from .assign import ReleaseError
-        from .assign import main as assign_main
+        from .build.release import ReleaseError
+        from .build.release import main as assign_main
 
         try:
             return assign_main()

@@ -200,7 +200,7 @@ def test_do_the_checkers_points_agree_with_the_graders():
 
 
 def test_does_the_release_check_refuse_a_cell_that_shadows_an_exercise(release_copy):
-    from autograder.assign import problems
+    from autograder.build.release import problems
 
     nb = factory.notebook()
     ungraded_cell_edited("for max_norm in (5.0, 0):", "for clip in (5.0, 0):")(nb)

@@ -30,7 +30,7 @@ def differences(comparison, prefix=""):
 
 
 def test_is_the_release_what_nbgrader_builds_from_source_today():
-    from autograder.assign import build_in_temporary_folder
+    from autograder.build.release import build_in_temporary_folder
 
     fresh = build_in_temporary_folder()
     comparison = filecmp.dircmp(fresh, RELEASE_DIR, ignore=["__pycache__"])

@@ -1,4 +1,4 @@
-"""``python -m autograder.weights``: train the weights shipped for the notebook's Shakespeare section.
+"""``python -m autograder.build.weights``: train the weights shipped for the notebook's Shakespeare section.
 
 Trains a 2-layer LSTM on the first 90 % of the Sonnets and writes
 source/dinosaurus_island/sonnets.npz with, beside the weights: the smoothed loss curve, the
@@ -17,7 +17,7 @@ from collections import Counter
 from charrnn.checkpoint import save
 from charrnn.train import mean_loss, train
 
-from .paths import SOURCE_DIR
+from ..paths import SOURCE_DIR
 
 CONFIG = {
     "steps": 8000,

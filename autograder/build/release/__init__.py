@@ -14,7 +14,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..paths import ASSIGNMENT, COURSE_ROOT, GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
+from ...paths import ASSIGNMENT, COURSE_ROOT, GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
 
 # Text that must never reach students.
 FORBIDDEN = (
