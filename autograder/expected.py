@@ -46,7 +46,7 @@ def fingerprint(spec, sources):
 
 def load_expected(directory=REFERENCES_DIR):
     sources = graded_cell_sources()
-    cases, seconds = {}, {}
+    cases, seconds, fingerprints = {}, {}, {}
     timing_path = Path(directory) / TIMING_FILE
     timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
     for name, spec in SPECS.items():
@@ -54,30 +54,33 @@ def load_expected(directory=REFERENCES_DIR):
         if not path.exists():
             raise StaleReferences(f"{path} is missing: run `python -m autograder references`")
         stored = json.loads(path.read_text())
-        if stored.get("fingerprint") != fingerprint(spec, sources):
+        fingerprints[name] = fingerprint(spec, sources)
+        if stored.get("fingerprint") != fingerprints[name]:
             raise StaleReferences(
                 f"{path.name} was made for other cases or another solution: run `python -m autograder references`"
             )
         cases[name] = {case_id: wire.decode(observed) for case_id, observed in stored["cases"].items()}
         seconds[name] = float(timing.get(name, 0.0))
-    return Expected(cases, seconds, load_signatures(directory, sources))
+    return Expected(cases, seconds, load_signatures(directory, fingerprints))
 
 
-def faults_fingerprint(spec, sources):
-    """Of the cases, the solution, and every catalogued mistake of ``spec``'s function."""
-    digest = hashlib.sha256(fingerprint(spec, sources).encode())
+def faults_fingerprint(spec, references_fingerprint):
+    """Of the references' fingerprint (cases and solution) and every catalogued mistake of
+    ``spec``'s function."""
+    digest = hashlib.sha256(references_fingerprint.encode())
     for mistake in faults.catalogue()[spec.name]:
         digest.update(wire.dumps([mistake.id, mistake.explanation, list(mistake.edits)]).encode())
     return digest.hexdigest()
 
 
-def load_signatures(directory, sources):
+def load_signatures(directory, fingerprints):
+    """{function: {mistake id: signature}}; ``fingerprints``: {function: its references' fingerprint}."""
     path = Path(directory) / FAULTS_FILE
     stored = json.loads(path.read_text()) if path.exists() else {}
     signatures = {}
     for name, spec in SPECS.items():
         entry = stored.get(name, {})
-        if entry.get("fingerprint") != faults_fingerprint(spec, sources):
+        if entry.get("fingerprint") != faults_fingerprint(spec, fingerprints[name]):
             raise StaleReferences(
                 f"{FAULTS_FILE} was made for other cases, solution or mistakes of {name}: "
                 "run `python -m autograder references`"
@@ -147,9 +150,10 @@ def generate(directory=REFERENCES_DIR, names=None, report=print):
         if names and name not in names:
             continue
         observed, seconds = compute(spec, sources)
+        cases_and_solution = fingerprint(spec, sources)
         document = {
             "function": name,
-            "fingerprint": fingerprint(spec, sources),
+            "fingerprint": cases_and_solution,
             "cases": {case_id: wire.encode(o) for case_id, o in observed.items()},
         }
         (directory / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
@@ -157,7 +161,7 @@ def generate(directory=REFERENCES_DIR, names=None, report=print):
         report(f"{name}: {len(observed)} cases, reference ran {seconds:.2f} s")
         signatures = mistake_signatures(spec, sources, seconds)
         stored_faults[name] = {
-            "fingerprint": faults_fingerprint(spec, sources),
+            "fingerprint": faults_fingerprint(spec, cases_and_solution),
             "signatures": {mistake_id: wire.encode(s) for mistake_id, s in signatures.items()},
         }
         report(f"{name}: signatures of {len(signatures)} catalogued mistakes")

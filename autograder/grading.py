@@ -74,9 +74,10 @@ ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
 
 def students_words(text, limit=STUDENT_TEXT):
-    """Text the student's code produced, on one line, printable, cut to ``limit``, in quotes: it is
-    shown as theirs, never mixed into the grader's own sentences."""
-    flat = "".join(ch if ch.isprintable() else "?" for ch in " ".join(str(text).split()))
+    """Text the student's code produced, on one line, control characters as backslash codes (as
+    submission.shown writes names), cut to ``limit``, in quotes: shown as theirs, never mixed
+    into the grader's own sentences."""
+    flat = shown(" ".join(str(text).split()))
     return '"' + (flat[:limit] + "…" if len(flat) > limit else flat) + '"'
 
 

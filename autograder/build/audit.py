@@ -58,10 +58,6 @@ class FunctionAudit:
         return found
 
 
-def exposed_by(case_ids, signature, reference_signature):
-    return [c for c in case_ids if not faults.same(signature[c], reference_signature[c], faults.RTOL, faults.ATOL)]
-
-
 def audit_function(grader, spec, jobs):
     base = compact(graded_cell_sources()[spec.name])
     case_ids = [case.id for case in spec.cases()]
@@ -86,7 +82,7 @@ def audit_function(grader, spec, jobs):
                 mistake.explanation,
                 outcome.max_score - outcome.score,
                 bool(failed) and failed[0] == mistake.explanation and outcome.diagnosis == mistake.explanation,
-                exposed_by(case_ids, stored[mistake.id], reference),
+                faults.differing_cases(stored[mistake.id], reference),
                 failed[0] if failed else "",
             )
         )

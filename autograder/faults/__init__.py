@@ -31,7 +31,7 @@ class Mistake:
     edits: tuple  # ((old, new), …): each old text occurs exactly once in the reference
 
     def applied_to(self, reference_source):
-        """The reference's source (in ``ast.unparse`` form, see reference.compact) with the edits made."""
+        """The reference's source (in ``ast.unparse`` form, see solution.compact) with the edits made."""
         source = reference_source
         for old, new in self.edits:
             if source.count(old) != 1:
@@ -104,9 +104,14 @@ def signature(case_ids, observed, printed=None):
     return summaries
 
 
+def differing_cases(first, second):
+    """The cases on which two signatures (of the same cases) describe different behaviour."""
+    return [case_id for case_id in first if not same(first[case_id], second.get(case_id), RTOL, ATOL)]
+
+
 def alike(first, second):
     """Whether two signatures describe the same behaviour on every case."""
-    return first.keys() == second.keys() and all(same(first[c], second[c], RTOL, ATOL) for c in first)
+    return first.keys() == second.keys() and not differing_cases(first, second)
 
 
 def diagnose(student_signature, mistakes, signatures):

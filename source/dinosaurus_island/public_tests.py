@@ -271,12 +271,12 @@ def clip_test(target, mValue):
 _clip_test_raising = clip_test
 
 
-def _clip_test_both_bounds(target):
-    _clip_test_raising(target, 10)
-    _clip_test_raising(target, 5)
+def _clip_test_every_bound(target):
+    for bound in VISIBLE_INPUTS["clip"]["bounds"]:
+        _clip_test_raising(target, bound)
 
 
-clip_test = report(_clip_test_raising, quiet_run=_clip_test_both_bounds)
+clip_test = report(_clip_test_raising, quiet_run=_clip_test_every_bound)
 
 
 # ----------------------------------------------------------------------------
