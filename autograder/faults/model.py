@@ -93,7 +93,7 @@ MISTAKES = (
     mistake(
         "fixed-iteration-count",
         "model trains for a fixed number of steps whatever num_iterations is: loop over range(num_iterations).",
-        ("for j in range(num_iterations):", "for j in range(35000):"),
+        ("for j in range(num_iterations):", "for j in range(22001):"),
     ),
     mistake(
         "fixed-hidden-size",
