@@ -69,7 +69,7 @@ def build_parser():
 def print_table(results):
     from rich.console import Console
 
-    from .report import table
+    from .grade.report import table
 
     Console().print(table(results))
 
@@ -86,17 +86,17 @@ def configure_logging(verbose):
 
 
 def run_grade(args):
-    from .batch import KILLED_WORKER, grade_batch
-    from .cluster import CourseMismatch
-    from .expected import StaleReferences
+    from .grade.batch import KILLED_WORKER, grade_batch
+    from .grade.cluster import CourseMismatch
+    from .grade.expected import StaleReferences
 
     if args.jobs < 1:
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
     configure_logging(getattr(args, "verbose", False))
-    from .canvas import RosterError, assignment_column, read_roster
-    from .report import foreign_reports
-    from .sandbox import protections
+    from .grade.canvas import RosterError, assignment_column, read_roster
+    from .grade.report import foreign_reports
+    from .sandbox.host import protections
 
     for path in [] if args.overwrite else foreign_reports(args.json, args.csv):
         print(f"error: {path} exists and was not written by this grader (`nbgrader export` writes grades.csv, "
@@ -152,7 +152,7 @@ def run_grade(args):
     for sentence in outcome.undelivered:
         print(f"error: {sentence}", file=sys.stderr)
     if Path(args.json) in outcome.lost:
-        from .report import to_json
+        from .grade.report import to_json
 
         print(to_json(results))  # the last place left: every grade computed, on standard output
     return 4 if outcome.undelivered else 3 if failed else 0
@@ -160,8 +160,8 @@ def run_grade(args):
 
 def write_canvas(roster, results, out, column):
     """Write the Canvas import file; list on stderr each submission it does not carry."""
-    from .canvas import canvas_csv
-    from .report import write_atomically
+    from .grade.canvas import canvas_csv
+    from .grade.report import write_atomically
 
     text, problems = canvas_csv(roster, results, column)
     for problem in problems:
@@ -188,12 +188,12 @@ def main(argv=None):
     if args.command == "grade":
         return run_grade(args)
     if args.command == "references":
-        from .expected import main as references_main
+        from .build.references import main as references_main
 
         return references_main(args.only)
     if args.command == "audit":
         from .build.audit import main as audit_main
-        from .expected import StaleReferences
+        from .grade.expected import StaleReferences
 
         try:
             return audit_main(args.only, max(1, args.jobs))
@@ -203,7 +203,7 @@ def main(argv=None):
     if args.command == "similarity":
         from rich.console import Console
 
-        from .similarity import compare, table
+        from .grade.similarity import compare, table
 
         try:
             pairs = compare(args.paths, args.html)
@@ -215,13 +215,13 @@ def main(argv=None):
             print(f"Wrote {args.html}")
         return 0
     if args.command == "gradescope-bundle":
-        from .gradescope import build_bundle
+        from .grade.gradescope import build_bundle
 
         count = build_bundle(args.out)
         print(f"Wrote {args.out} ({count} files): upload it as the assignment's autograder on Gradescope")
         return 0
     if args.command == "gradescope-run":
-        from .gradescope import run
+        from .grade.gradescope import run
 
         return run(args.root)
     if args.command == "demo":

@@ -51,7 +51,7 @@ def grade_in_kernel(function, cwd=None):
 
     path, student = found
     if path not in _graded:
-        from .grading import Grader
+        from .grade.grading import Grader
 
         _graded[path] = Grader().grade(path, student)
     result = _graded[path].functions[function]

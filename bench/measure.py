@@ -49,8 +49,8 @@ def grade(path):
     """Everything ``python -m autograder grade`` does for one notebook: load the references,
     start the sandboxes' process server, grade, stop the server (so that its peak memory and
     its children's count in this process's RUSAGE_CHILDREN)."""
-    from autograder.grading import Grader
-    from autograder.sandbox import shutdown_server
+    from autograder.grade.grading import Grader
+    from autograder.sandbox.host import shutdown_server
 
     start = time.perf_counter()
     result = Grader().grade(path)
@@ -61,8 +61,8 @@ def grade(path):
 def batch(folder, scheduler=None):
     """``grade`` of a folder with --jobs 2, or (``scheduler``) on Dask, from the call to the
     reports written: a Dask cluster is started, and stopped, inside the time."""
-    from autograder.batch import grade_batch
-    from autograder.sandbox import shutdown_server
+    from autograder.grade.batch import grade_batch
+    from autograder.sandbox.host import shutdown_server
 
     out = Path(folder) / "out" / "grades.json"
     start = time.perf_counter()

@@ -217,7 +217,7 @@ def test_do_check_and_the_grader_find_the_same_graded_cells(release_copy, name, 
 
     import nbformat
 
-    from autograder.submission import find_graded_cells
+    from autograder.grade.submission import find_graded_cells
 
     nb = make(factory.notebook())
     _, output = check(release_copy, nb, "--no-tests")

@@ -47,8 +47,8 @@ def test_is_sys_path_edited_only_where_documented():
     allowed = {
         "nbgrader_config.py",
         "source/dinosaurus_island/check.py",
-        "autograder/inside/forkserver.py",
-        "autograder/inside/runner.py",
+        "autograder/sandbox/inside/forkserver.py",
+        "autograder/sandbox/inside/runner.py",
     }
     editing = set()
     for folder in ("autograder", "bench", "tests", "source", "charrnn", "crosscheck", "utils"):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from .. import faults
 from ..checks import SPECS
-from ..grading import Grader
+from ..grade.grading import Grader
 from ..solution import compact, graded_cell_sources
 from . import factory, styles
 

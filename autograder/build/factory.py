@@ -54,7 +54,7 @@ def walk_outside_allowlist(allowed):
     """Source of a sandboxed function body that walks / and leaves in ``outside`` every path
     that is neither under an ``allowed`` path nor one of the run's own places (/proc, /dev, its
     scratch and /tmp), without descending into what it lists.  The caller adds its return."""
-    from autograder.inside import jail
+    from autograder.sandbox.inside import jail
 
     own = ("/proc", "/dev", jail.SCRATCH, jail.TMP)
     return f"""

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
 from autograder.build import factory
 from autograder.checks import SPECS
-from autograder.grading import Grader
-from autograder.inside import jail
+from autograder.grade.grading import Grader
 from autograder.paths import REFERENCES_DIR
-from autograder.sandbox import Limits, run_task
+from autograder.sandbox import host as sandbox
+from autograder.sandbox.host import Limits, run_task
+from autograder.sandbox.inside import jail
 from autograder.solution import graded_cell_sources
 
 isolated = pytest.mark.skipif(

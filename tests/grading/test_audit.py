@@ -8,10 +8,10 @@ import pytest
 
 from autograder import faults
 from autograder.build import audit, styles
+from autograder.build.references import mistake_signatures
 from autograder.checks import SPECS
-from autograder.expected import mistake_signatures
 from autograder.faults import clip as clip_faults
-from autograder.grading import Grader
+from autograder.grade.grading import Grader
 from autograder.paths import COURSE_ROOT
 from autograder.solution import graded_cell_sources
 

@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from autograder.build import factory
-from autograder.canvas import RosterError, canvas_csv
+from autograder.grade.canvas import RosterError, canvas_csv
+from autograder.grade.report import SubmissionResult
 from autograder.paths import COURSE_ROOT, NOTEBOOK
-from autograder.report import SubmissionResult
 
 # The shape of a Canvas gradebook export (header, "Points Possible" row, a row per student).
 ROSTER = """\

@@ -7,10 +7,11 @@ import sys
 
 import pytest
 
-from autograder import batch, faults
+from autograder import faults
 from autograder.build import factory, styles
+from autograder.grade import batch
+from autograder.grade.report import SubmissionResult
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
-from autograder.report import SubmissionResult
 
 ONLY = ("clip", "sample")  # fast functions, so the batch tests stay quick
 
@@ -169,7 +170,7 @@ def test_does_the_demo_grade_the_examples_as_intended(tmp_path):
 def test_does_verbose_log_each_submission_as_it_is_graded(course, tmp_path):
     done = cli("grade", str(course), "--json", str(tmp_path / "g.json"), "--only", *ONLY, "--verbose")
     assert done.returncode == 0, done.stderr
-    assert "autograder.batch INFO: alice: 50 (graded)" in done.stderr
+    assert "autograder.grade.batch INFO: alice: 50 (graded)" in done.stderr
     quiet = cli("grade", str(course), "--json", str(tmp_path / "h.json"), "--only", *ONLY)
     assert "INFO" not in quiet.stderr
 
@@ -200,7 +201,7 @@ def test_is_a_json_file_of_someone_else_refused_too(course, tmp_path):
 
 def test_does_the_grader_know_its_own_reports_however_large(tmp_path):
     """A class's JSON report runs to megabytes: it is still recognised as the grader's own."""
-    from autograder.report import to_csv, to_json, written_by_us
+    from autograder.grade.report import to_csv, to_json, written_by_us
 
     results = [SubmissionResult(f"s{i}.ipynb", f"s{i}", {}, ["a long remark " * 40]) for i in range(3000)]
     for name, text in (("big.json", to_json(results)), ("big.csv", to_csv(results))):

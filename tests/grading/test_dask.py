@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import batch as batch_module
 from autograder.build import factory, styles
-from autograder.cluster import CourseMismatch, course_fingerprint, grade_on_worker, task_key
+from autograder.grade import batch as batch_module
+from autograder.grade.cluster import CourseMismatch, course_fingerprint, grade_on_worker, task_key
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
 pytestmark = pytest.mark.slow

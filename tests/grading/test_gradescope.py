@@ -10,8 +10,8 @@ import zipfile
 import nbformat
 import pytest
 
-from autograder import gradescope
 from autograder.build import factory, styles
+from autograder.grade import gradescope
 from autograder.paths import NOTEBOOK
 
 # Gradescope's documented keys of results.json, and of each test in it.

@@ -10,8 +10,8 @@ import pytest
 from autograder import faults
 from autograder.build import factory, styles
 from autograder.checks import SPECS
-from autograder.expected import load_expected
-from autograder.grading import Grader
+from autograder.grade.expected import load_expected
+from autograder.grade.grading import Grader
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import batch, sandbox
 from autograder.build import factory
+from autograder.grade import batch
+from autograder.grade.submission import find_graded_cells, read_regular_file
 from autograder.paths import COURSE_ROOT, NOTEBOOK, SOURCE_NOTEBOOK
-from autograder.submission import find_graded_cells, read_regular_file
+from autograder.sandbox import host as sandbox
 
 ONLY = ("clip",)  # one fast function keeps each batch to seconds
 CLIP_POINTS = 20
@@ -225,8 +226,8 @@ def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tm
     """The machine's fault (here: a scratch size the kernel refuses), not the student's: the
     submission is listed for regrading, gets no score in any report, and the exit status says so."""
     from autograder import cli
-    from autograder.grading import Grader
-    from autograder.sandbox import DEFAULT_LIMITS, Limits
+    from autograder.grade.grading import Grader
+    from autograder.sandbox.host import DEFAULT_LIMITS, Limits
 
     broken = Limits(**{**DEFAULT_LIMITS.__dict__, "scratch_bytes": -1})
     monkeypatch.setattr(batch, "Grader", lambda: Grader(limits=broken))

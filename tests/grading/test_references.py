@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from autograder import expected
 from autograder.checks import SPECS
+from autograder.grade import expected
 from autograder.paths import REFERENCES_DIR
 
 

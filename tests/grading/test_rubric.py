@@ -11,7 +11,7 @@ import pytest
 
 from autograder.build import factory
 from autograder.checks import SPECS
-from autograder.grading import Grader
+from autograder.grade.grading import Grader
 
 TRIVIAL = {
     "clip": [

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import sandbox
 from autograder.paths import COURSE_ROOT
-from autograder.sandbox import Limits, is_root, run_task
+from autograder.sandbox import host as sandbox
+from autograder.sandbox.host import Limits, is_root, run_task
 
 needs_root = pytest.mark.skipif(not is_root(), reason="filesystem and network isolation need root")
 
@@ -302,7 +302,7 @@ def test_do_many_runs_leave_no_open_descriptors_in_the_grader():
 def test_does_the_process_server_end_and_clean_up_when_its_grader_dies(tmp_path):
     grader = """
 import os, sys
-from autograder import sandbox
+from autograder.sandbox import host as sandbox
 task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}]}
 assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"]["ok"]
@@ -379,6 +379,6 @@ def test_does_the_code_that_runs_inside_the_sandbox_import_only_the_standard_lib
 
 
 def test_is_the_inside_folder_exactly_what_is_copied_into_the_sandbox():
-    """autograder/inside/ holds the sandbox's code and nothing else, so its name tells where code runs."""
+    """autograder/sandbox/inside/ holds the sandbox's code and nothing else, so its name tells where code runs."""
     inside = {path.name for path in sandbox.INSIDE.glob("*.py")} - {"__init__.py"}
     assert inside == set(sandbox.LIBRARY_FILES)

@@ -7,8 +7,8 @@ import sys
 import nbformat
 
 from autograder.build import factory
+from autograder.grade.similarity import compare
 from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
-from autograder.similarity import compare
 
 # Three students' own clip and sample, written independently of each other.
 ALICE = """

@@ -1,7 +1,7 @@
 """Finding graded cells and students, whatever shape the notebook is in."""
 
 from autograder.build import factory
-from autograder.submission import find_graded_cells, find_notebooks, read_submission, student_id
+from autograder.grade.submission import find_graded_cells, find_notebooks, read_submission, student_id
 
 
 def test_are_students_named_from_nbgrader_folders_and_file_names(tmp_path):

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autograder.inside import wire
+from autograder.sandbox.inside import wire
 
 
 def test_does_a_nested_value_survive_the_round_trip():

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import sandbox
 from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK
+from autograder.sandbox import host as sandbox
 
 NOBODY = 65534
 pytestmark = pytest.mark.skipif(
@@ -31,9 +31,9 @@ INSIDE = """
 import json, os, sys, textwrap
 sys.path[:0] = [os.getcwd()]
 from autograder.build import factory
-from autograder import sandbox
-from autograder.inside import jail
-from autograder.sandbox import Limits, run_task
+from autograder.sandbox import host as sandbox
+from autograder.sandbox.inside import jail
+from autograder.sandbox.host import Limits, run_task
 
 def run_body(body):
     source = "def f():\\n" + textwrap.indent(textwrap.dedent(body).strip("\\n"), "    ") + "\\n"

@@ -15,7 +15,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import GRADED_FUNCTIONS
+from ..paths import GRADED_FUNCTIONS
 
 MAX_SCORE = 100.0
 NOT_GRADED = "internal grader error"  # how the error of a submission the grader failed on starts

@@ -19,13 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import REFERENCES_DIR
 from .cluster import CourseMismatch
 from .grading import Grader
-from .paths import REFERENCES_DIR
 from .report import NOT_GRADED, SubmissionResult, write_reports
 from .submission import find_notebooks_with_notes, read_regular_file, shown
 
-log = logging.getLogger("autograder.batch")
+log = logging.getLogger("autograder.grade.batch")
 
 
 def references_digest():
@@ -221,7 +221,7 @@ KILLED_WORKER = (
 
 def killed_worker_result(path, student):
     """A submission whose grading killed worker after worker: 0 points, and why."""
-    from .checks import SPECS
+    from ..checks import SPECS
     from .grading import all_failed
 
     functions = {name: all_failed(spec, KILLED_WORKER) for name, spec in SPECS.items()}
@@ -312,7 +312,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
 
 def rescue_folder():
     """Where reports go when they cannot be written where asked: the grader's private folder."""
-    from .sandbox import private_cache
+    from ..sandbox.host import private_cache
 
     folder = private_cache() / "rescued" / time.strftime("%Y%m%d-%H%M%S")
     folder.mkdir(parents=True, exist_ok=True)

@@ -40,12 +40,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..paths import SOURCE_DIR
 from . import cgroups
 from .inside import refcall, wire
 from .inside.forkserver import HOME_PREFIX
-from .paths import SOURCE_DIR
 
-log = logging.getLogger("autograder.sandbox")
+log = logging.getLogger("autograder.sandbox.host")
 INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"

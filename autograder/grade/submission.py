@@ -17,7 +17,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, load_assignment
+from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, load_assignment
 
 FACTS = load_assignment()
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB

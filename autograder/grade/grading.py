@@ -10,12 +10,12 @@ import logging
 import re
 import time
 
-from . import faults
-from .checks import SPECS
+from .. import faults
+from ..checks import SPECS
+from ..sandbox.host import DEFAULT_LIMITS, Limits, run_task
+from ..solution import compact, graded_cell_sources
 from .expected import load_expected
 from .report import CheckResult, FunctionResult, SubmissionResult
-from .sandbox import DEFAULT_LIMITS, Limits, run_task
-from .solution import compact, graded_cell_sources
 from .submission import read_submission, shown
 
 HINTS = {
@@ -56,7 +56,7 @@ def _pay_only_for_work(spec, results):
             )
 
 
-log = logging.getLogger("autograder.grading")
+log = logging.getLogger("autograder.grade.grading")
 
 
 def all_failed(spec, feedback, seconds=0.0):

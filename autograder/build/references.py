@@ -2,99 +2,28 @@
 signatures of the catalogued mistakes (faults/).
 
 They are computed by running the instructor notebook's solution cells, and each catalogued
-edit of them, through exactly the sandbox and cases a student's code goes through, and
-stored in ``autograder/references/``.  Each file carries a fingerprint of the cases, the
-solution and the catalogue it came from: when any changes, grading stops and asks for
-``python -m autograder references``.
+edit of them, through exactly the sandbox and cases a student's code goes through, and stored
+in ``autograder/references/`` with the fingerprints that ``autograder.grade.expected`` checks.
 """
 
-import hashlib
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import faults
-from .checks import SPECS
-from .inside import wire
-from .paths import REFERENCES_DIR
-from .solution import compact, graded_cell_sources
-
-TIMING_FILE = "timing.json"  # seconds of each reference run, machine-dependent, used for time limits
-FAULTS_FILE = "faults.json"  # {function: {"fingerprint", "signatures": {mistake id: signature}}}
-
-
-class StaleReferences(RuntimeError):
-    """The stored references do not belong to the current cases or solution."""
-
-
-@dataclass
-class Expected:
-    cases: dict  # {function: {case id: observed}}
-    seconds: dict  # {function: seconds the reference took}
-    signatures: dict = field(default_factory=dict)  # {function: {mistake id: signature}}
-
-
-def fingerprint(spec, sources):
-    digest = hashlib.sha256()
-    digest.update(wire.dumps([case.as_task() for case in spec.cases()]).encode())
-    for name in (spec.name, *spec.dependencies):
-        digest.update(compact(sources[name]).encode())
-    return digest.hexdigest()
-
-
-def load_expected(directory=REFERENCES_DIR):
-    sources = graded_cell_sources()
-    cases, seconds, fingerprints = {}, {}, {}
-    timing_path = Path(directory) / TIMING_FILE
-    timing = json.loads(timing_path.read_text()) if timing_path.exists() else {}
-    for name, spec in SPECS.items():
-        path = Path(directory) / f"{name}.json"
-        if not path.exists():
-            raise StaleReferences(f"{path} is missing: run `python -m autograder references`")
-        stored = json.loads(path.read_text())
-        fingerprints[name] = fingerprint(spec, sources)
-        if stored.get("fingerprint") != fingerprints[name]:
-            raise StaleReferences(
-                f"{path.name} was made for other cases or another solution: run `python -m autograder references`"
-            )
-        cases[name] = {case_id: wire.decode(observed) for case_id, observed in stored["cases"].items()}
-        seconds[name] = float(timing.get(name, 0.0))
-    return Expected(cases, seconds, load_signatures(directory, fingerprints))
-
-
-def faults_fingerprint(spec, references_fingerprint):
-    """Of the references' fingerprint (cases and solution) and every catalogued mistake of
-    ``spec``'s function."""
-    digest = hashlib.sha256(references_fingerprint.encode())
-    for mistake in faults.catalogue()[spec.name]:
-        digest.update(wire.dumps([mistake.id, mistake.explanation, list(mistake.edits)]).encode())
-    return digest.hexdigest()
-
-
-def load_signatures(directory, fingerprints):
-    """{function: {mistake id: signature}}; ``fingerprints``: {function: its references' fingerprint}."""
-    path = Path(directory) / FAULTS_FILE
-    stored = json.loads(path.read_text()) if path.exists() else {}
-    signatures = {}
-    for name, spec in SPECS.items():
-        entry = stored.get(name, {})
-        if entry.get("fingerprint") != faults_fingerprint(spec, fingerprints[name]):
-            raise StaleReferences(
-                f"{FAULTS_FILE} was made for other cases, solution or mistakes of {name}: "
-                "run `python -m autograder references`"
-            )
-        signatures[name] = {mistake_id: wire.decode(s) for mistake_id, s in entry["signatures"].items()}
-    return signatures
+from .. import faults
+from ..checks import SPECS
+from ..grade.expected import FAULTS_FILE, TIMING_FILE, faults_fingerprint, fingerprint
+from ..paths import REFERENCES_DIR
+from ..sandbox.host import Limits, run_task
+from ..sandbox.inside import wire
+from ..solution import compact, graded_cell_sources
 
 
 def run_solution(spec, source, sources, wall_seconds, cases=None):
     """Run ``source`` (a version of ``spec``'s function) on its cases, with the reference versions
     of the functions it calls; returns the sandbox's Outcome.  ``cases``: spec.cases(), when
     already built (they are drawn from numpy's global random state: build them in one thread)."""
-    from .sandbox import Limits, run_task
-
     task = {
         "function": spec.name,
         "student_source": source,

@@ -18,7 +18,7 @@ import hashlib
 import os
 import socket
 
-from .paths import COURSE_ROOT, SOURCE_DIR
+from ..paths import COURSE_ROOT, SOURCE_DIR
 
 # What the fingerprint covers: every file that decides a grade.  (Not the release, the
 # examples or the tests: they do not change what a submission scores.)

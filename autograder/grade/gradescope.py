@@ -20,7 +20,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from .paths import COURSE_ROOT, NOTEBOOK, SOURCE_DIR
+from ..paths import COURSE_ROOT, NOTEBOOK, SOURCE_DIR
 from .report import to_gradescope, write_atomically
 
 ROOT = Path("/autograder")

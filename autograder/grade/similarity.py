@@ -12,7 +12,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
+from ..paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
 from .report import folder_name
 from .submission import find_graded_cells, find_notebooks, load_notebook
 
