@@ -18,13 +18,14 @@ from utils.rnn import PARAMETER_NAMES, one_hot
 DINOS_SHA256 = "ad6465621cf56c08f71d4fbb40cf7eab763f9df42c54cc460d6c4d86e9c927fb"
 
 
-def random_parameters(rng, n_x, n_a, scale=0.5):
+def random_parameters(n_a, n_x, n_y, rng, scale=0.5):
+    """Shapes as utils' initialize_parameters(n_a, n_x, n_y); values from ``rng``, times ``scale``."""
     return {
         "Wax": rng.standard_normal((n_a, n_x)) * scale,
         "Waa": rng.standard_normal((n_a, n_a)) * scale,
-        "Wya": rng.standard_normal((n_x, n_a)) * scale,
+        "Wya": rng.standard_normal((n_y, n_a)) * scale,
         "b": rng.standard_normal((n_a, 1)) * scale,
-        "by": rng.standard_normal((n_x, 1)) * scale,
+        "by": rng.standard_normal((n_y, 1)) * scale,
     }
 
 
@@ -84,7 +85,7 @@ CASES = [
 @pytest.mark.parametrize("n_x, n_a, T, scale", CASES)
 def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale, training_path):
     rng = np.random.default_rng(n_x * 1000 + n_a + T)
-    parameters = random_parameters(rng, n_x, n_a, scale)
+    parameters = random_parameters(n_a, n_x, n_x, rng, scale)
     X, Y = random_example(rng, n_x, T)
     a0 = rng.standard_normal((n_a, 1))
 
@@ -106,7 +107,7 @@ def test_is_the_fast_path_bit_for_bit_the_per_step_loop(n_x, n_a, T, scale, trai
 def test_do_the_gradients_match_finite_differences(name, training_path):
     rng = np.random.default_rng(7)
     n_x, n_a = 6, 5
-    parameters = random_parameters(rng, n_x, n_a)
+    parameters = random_parameters(n_a, n_x, n_x, rng)
     X, Y = random_example(rng, n_x, 5)
     a0 = rng.standard_normal((n_a, 1)) * 0.3
     loss, cache = utils.rnn_forward(X, Y, a0, parameters)
@@ -127,7 +128,7 @@ def test_do_the_gradients_match_finite_differences(name, training_path):
 
 def test_are_the_hidden_states_returned_keyed_by_time_step():
     rng = np.random.default_rng(3)
-    parameters = random_parameters(rng, 4, 3)
+    parameters = random_parameters(3, 4, 4, rng)
     X, Y = random_example(rng, 4, 5)
     a0 = rng.standard_normal((3, 1))
     _, cache = utils.rnn_forward(X, Y, a0, parameters)
@@ -139,7 +140,7 @@ def test_are_the_hidden_states_returned_keyed_by_time_step():
 
 def test_is_the_vocabulary_size_taken_from_the_parameters():
     rng = np.random.default_rng(11)
-    parameters = random_parameters(rng, 9, 4)  # 9 symbols, not 27
+    parameters = random_parameters(4, 9, 9, rng)  # 9 symbols, not 27
     loss, cache = utils.rnn_forward([None, 8, 2], [8, 2, 0], np.zeros((4, 1)), parameters)
     gradients, _ = utils.rnn_backward([None, 8, 2], [8, 2, 0], parameters, cache)
     assert np.isfinite(loss)

@@ -34,18 +34,17 @@ def run_solution(spec, source, sources, wall_seconds, cases=None):
 
 
 def compute(spec, sources):
-    """Run the reference solution of ``spec`` on its cases; returns ({case: observed}, seconds)."""
+    """Run the reference solution of ``spec`` on its cases; returns ({case id: Observation}, seconds)."""
     outcome = run_solution(spec, sources[spec.name], sources, wall_seconds=3600)
     if outcome.define_error():
         raise RuntimeError(f"the reference {spec.name} could not be defined: {outcome.define_error()}")
     observed = outcome.cases()
     for case in spec.cases():
-        if case.id not in observed or not observed[case.id]["ok"]:
+        if case.id not in observed or not observed[case.id].ok:
             raise RuntimeError(
                 f"the reference {spec.name} failed on case {case.id}: {observed.get(case.id)}\n{outcome.output[-2000:]}"
             )
-    seconds = sum(o["seconds"] for o in observed.values())
-    return {case_id: {k: v for k, v in o.items() if k != "seconds"} for case_id, o in observed.items()}, seconds
+    return observed, sum(o.seconds for o in observed.values())
 
 
 def mistake_signatures(spec, sources, reference_seconds, mistakes=None, jobs=None):
@@ -83,7 +82,7 @@ def generate(directory=REFERENCES_DIR, names=None, report=print):
         document = {
             "function": name,
             "fingerprint": cases_and_solution,
-            "cases": {case_id: wire.encode(o) for case_id, o in observed.items()},
+            "cases": {case_id: wire.encode(o.stored()) for case_id, o in observed.items()},
         }
         (directory / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
         timing[name] = round(seconds, 3)

@@ -31,8 +31,9 @@ class Case:
         }
 
 
-# A judge gets the student's and the reference's observations, {case id: observed}, for the
-# cases the check reads, and returns None when the check passes or the feedback when not.
+# A judge gets the student's observations and the expected ones (the references'), each
+# {case id: Observation}, for the cases the check reads, and returns None when the check
+# passes or the feedback when not.
 Judge = Callable[[dict, dict], "str | None"]
 
 
@@ -84,15 +85,16 @@ def vocabulary(symbols=ALPHABET, insertion_order=None):
     return char_to_ix, ix_to_char
 
 
-def random_parameters(seed, n_a, n_x, scale=1.0):
-    """Wax, Waa, Wya, b, by drawn from np.random.seed(seed) in that order."""
+def random_parameters(n_a, n_x, n_y, seed, scale=1.0):
+    """Wax, Waa, Wya, b, by with the shapes of utils' initialize_parameters(n_a, n_x, n_y), drawn in
+    that order after np.random.seed(seed) (as the visible tests draw theirs), times ``scale``."""
     np.random.seed(seed)
     return {
         "Wax": np.random.randn(n_a, n_x) * scale,
         "Waa": np.random.randn(n_a, n_a) * scale,
-        "Wya": np.random.randn(n_x, n_a) * scale,
+        "Wya": np.random.randn(n_y, n_a) * scale,
         "b": np.random.randn(n_a, 1) * scale,
-        "by": np.random.randn(n_x, 1) * scale,
+        "by": np.random.randn(n_y, 1) * scale,
     }
 
 
@@ -116,4 +118,4 @@ def same(a, b, rtol=1e-9, atol=1e-12):
 
 
 def results(observed, *case_ids):
-    return [observed[case_id]["result"] for case_id in case_ids]
+    return [observed[case_id].result for case_id in case_ids]

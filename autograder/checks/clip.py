@@ -38,27 +38,27 @@ ALL = ("visible-10", "visible-5", "bound-1.5", "bound-tiny", "nothing-to-clip")
 INPUTS = {case.id: case for case in cases()}
 
 
-def returns_all_gradients(student, reference):
+def returns_all_gradients(student, expected):
     for case_id in ALL:
-        result = student[case_id]["result"]
+        result = student[case_id].result
         if not isinstance(result, dict):
             return "clip must return a dictionary of gradients."
         missing = [key for key in KEYS if key not in result]
         if missing:
             return f"clip must return all five gradients; {', '.join(missing)} missing."
         for key in KEYS:
-            shape = np.shape(reference[case_id]["result"][key])
+            shape = np.shape(expected[case_id].result[key])
             if np.shape(result[key]) != shape:
                 return f"{key} came back with shape {np.shape(result[key])} instead of {shape}."
     return None
 
 
-def within_bounds(student, reference):
+def within_bounds(student, expected):
     unclipped = set()
     for case_id in ALL:
         bound = INPUTS[case_id].args[1]
         for key in KEYS:
-            value = np.asarray(student[case_id]["result"].get(key, np.nan), dtype=float)
+            value = np.asarray(student[case_id].result.get(key, np.nan), dtype=float)
             if not np.all(np.abs(value) <= bound):
                 unclipped.add(key)
     if not unclipped:
@@ -67,14 +67,14 @@ def within_bounds(student, reference):
     return f"{names} came back with values outside [-maxValue, maxValue]."
 
 
-def exact_values(student, reference):
+def exact_values(student, expected):
     """Which values differ on the visible inputs: those inside the bounds, or those beyond them."""
     inside_changed, beyond_wrong = [], []
     for case_id in ("visible-10", "visible-5"):
         bound = INPUTS[case_id].args[1]
         for key in KEYS:
             before = INPUTS[case_id].args[0][key]
-            mine = np.asarray(student[case_id]["result"][key], dtype=float)
+            mine = np.asarray(student[case_id].result[key], dtype=float)
             inside = np.abs(before) <= bound
             if not np.array_equal(mine[inside], before[inside]):
                 inside_changed.append(key)
@@ -95,18 +95,18 @@ def names_of(keys):
     return ", ".join(key for key in KEYS if key in keys)
 
 
-def uses_max_value(student, reference):
-    if exact_values(student, reference):
+def uses_max_value(student, expected):
+    if exact_values(student, expected):
         return "clip is not yet right for the bounds 10 and 5 either (see above)."
     for case_id in ("bound-1.5", "bound-tiny", "nothing-to-clip"):
-        if not same(student[case_id]["result"], reference[case_id]["result"], rtol=0, atol=0):
+        if not same(student[case_id].result, expected[case_id].result, rtol=0, atol=0):
             return "clip is right for the bounds 10 and 5 but gives other values for other bounds."
     return None
 
 
-def leaves_input_alone(student, reference):
+def leaves_input_alone(student, expected):
     for case_id in ALL:
-        if not same(student[case_id]["args_after"][0], INPUTS[case_id].args[0], rtol=0, atol=0):
+        if not same(student[case_id].args_after[0], INPUTS[case_id].args[0], rtol=0, atol=0):
             return (
                 "clip changed the arrays of the dictionary it was given; the caller's gradients must stay as they "
                 "were (the first line copies every array)."

@@ -54,18 +54,18 @@ def cases():
 
 
 def unpack(observed):
-    result = observed["result"]
+    result = observed.result
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict):
         return result
     return None
 
 
 def recorded(observed):
-    return observed.get("calls", {}).get("optimize", {}).get("calls", {})
+    return observed.calls.get("optimize", {}).get("calls", {})
 
 
-def builds_x(student, reference):
-    mine, expected = recorded(student["small"]).get(0), recorded(reference["small"])[0]
+def builds_x(student, expected):
+    mine, expected = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
     if mine["X"] == expected["X"]:
@@ -77,8 +77,8 @@ def builds_x(student, reference):
     return "the first X given to optimize is not [None] followed by the indices of a name's characters, in order."
 
 
-def builds_y(student, reference):
-    mine, expected = recorded(student["small"]).get(0), recorded(reference["small"])[0]
+def builds_y(student, expected):
+    mine, expected = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
     if mine["Y"] == expected["Y"]:
@@ -90,8 +90,8 @@ def builds_y(student, reference):
     return "the first Y given to optimize is not X without its first element, followed by the newline index."
 
 
-def cycles_through_names(student, reference):
-    mine, expected = recorded(student["small"]), recorded(reference["small"])
+def cycles_through_names(student, expected):
+    mine, expected = recorded(student["small"]), recorded(expected["small"])
     names = SMALL_NAMES + 1  # with the empty last line
     wrong = [i for i in expected if mine.get(i, {}).get("X") != expected[i]["X"]]
     if not wrong:
@@ -104,7 +104,7 @@ def cycles_through_names(student, reference):
     return "optimize gets other names (X) than expected from the first steps on."
 
 
-def learning_rate(student, reference):
+def learning_rate(student, expected):
     if not recorded(student["small"]):
         return "model must call optimize once per step."
     for call in list(recorded(student["small"]).values()) + list(recorded(student["full"]).values()):
@@ -113,15 +113,15 @@ def learning_rate(student, reference):
     return None
 
 
-def carries_hidden_state(student, reference):
+def carries_hidden_state(student, expected):
     mine = recorded(student["small"])
     if any(mine.get(i, {}).get("a_prev_is_zero", True) for i in (1, 2)):
         return "the a_prev given to optimize is zeros at steps after the first."
     return None
 
 
-def trains_on_any_data(student, reference):
-    mine, expected = unpack(student["small"]), unpack(reference["small"])
+def trains_on_any_data(student, expected):
+    mine, expected = unpack(student["small"]), unpack(expected["small"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
     if same(mine, expected):
@@ -130,8 +130,8 @@ def trains_on_any_data(student, reference):
     return f"trained on another list of names with a smaller vocabulary, model returns other {' and '.join(which)}."
 
 
-def full_run(student, reference):
-    mine, expected = unpack(student["full"]), unpack(reference["full"])
+def full_run(student, expected):
+    mine, expected = unpack(student["full"]), unpack(expected["full"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
     if mine[1] != expected[1]:
@@ -153,10 +153,10 @@ def printed_progress(text):
     return blocks
 
 
-def progress_matches(student, reference):
+def progress_matches(student, expected):
     mine, expected = (
-        printed_progress(student["full"]["stdout"]),
-        printed_progress(reference["full"]["stdout"]),
+        printed_progress(student["full"].stdout),
+        printed_progress(expected["full"].stdout),
     )
     if mine == expected:
         return None

@@ -26,7 +26,7 @@ def visible_inputs():
 
 
 def hidden_inputs(seed, n_x, n_a, scale, X, Y):
-    parameters = random_parameters(seed, n_a, n_x, scale)
+    parameters = random_parameters(n_a, n_x, n_x, seed=seed, scale=scale)
     a_prev = np.random.randn(n_a, 1) * 0.5
     return X, Y, a_prev, parameters
 
@@ -68,7 +68,7 @@ def raw_gradients(case_id):
 
 
 def unpack(observed):
-    result = observed["result"]
+    result = observed.result
     if not (isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], dict)):
         return None
     return result
@@ -80,67 +80,67 @@ def returned(student):
     return None if any(result is None for _, result in pairs) else pairs
 
 
-def differing(pairs, position, reference):
+def differing(pairs, position, expected):
     """The case ids whose returned value at ``position`` differs from the reference's."""
-    return [case_id for case_id, result in pairs if not same(result[position], reference[case_id]["result"][position])]
+    return [case_id for case_id, result in pairs if not same(result[position], expected[case_id].result[position])]
 
 
-def returns_loss(student, reference):
+def returns_loss(student, expected):
     pairs = returned(student)
     if pairs is None:
         return RETURNS
-    wrong = differing(pairs, 0, reference)
+    wrong = differing(pairs, 0, expected)
     if wrong:
         return f"the returned loss differs from the expected one in {len(wrong)} of {len(ALL)} calls."
     return None
 
 
-def clipped_gradients(student, reference):
+def clipped_gradients(student, expected):
     pairs = returned(student)
     if pairs is None:
         return RETURNS
     for case_id, result in pairs:
         gradients = {key: result[1].get(key) for key in KEYS}
-        if same(gradients, reference[case_id]["result"][1]):
+        if same(gradients, expected[case_id].result[1]):
             continue
         raw = raw_gradients(case_id)
         if same(gradients, raw):
             return "the returned gradients are rnn_backward's before clipping."
         if same(gradients, {key: np.clip(raw[key], -10, 10) for key in KEYS}):
             return "the returned gradients are rnn_backward's clipped to [-10, 10], not [-5, 5]."
-        wrong = [key for key in KEYS if not same(gradients[key], reference[case_id]["result"][1][key])]
+        wrong = [key for key in KEYS if not same(gradients[key], expected[case_id].result[1][key])]
         return f"the returned {', '.join(wrong)} differ from rnn_backward's gradients clipped to [-5, 5]."
     return None
 
 
-def updates_parameters(student, reference):
+def updates_parameters(student, expected):
     if returned(student) is None:
         return RETURNS
     for case_id in ALL:
-        after = student[case_id]["args_after"][1]
-        if same(after, reference[case_id]["args_after"][1]):
+        after = student[case_id].args_after[1]
+        if same(after, expected[case_id].args_after[1]):
             continue
         before = INPUTS[case_id].args[3]
         rate = INPUTS[case_id].kwargs["learning_rate"]
         if rate != 0 and same(after, before, rtol=0, atol=0):
             return "the parameters passed in are unchanged after the step."
-        gradients = reference[case_id]["result"][1]
+        gradients = expected[case_id].result[1]
         if rate != 0.01 and same(after, {k: before[k] - 0.01 * gradients["d" + k] for k in before}):
             return "the parameters were updated with the learning rate 0.01 whatever learning_rate was."
         raw = raw_gradients(case_id)
         if same(after, {k: before[k] - rate * raw["d" + k] for k in before}):
             return "the parameters were updated with the gradients from before clipping."
-        wrong = [k for k in before if not same(after.get(k), reference[case_id]["args_after"][1][k])]
+        wrong = [k for k in before if not same(after.get(k), expected[case_id].args_after[1][k])]
         return f"after the step, the parameters passed in differ from the expected ones ({', '.join(wrong)})."
     return None
 
 
-def returns_last_state(student, reference):
+def returns_last_state(student, expected):
     pairs = returned(student)
     if pairs is None:
         return RETURNS
     for case_id, result in pairs:
-        if same(result[2], reference[case_id]["result"][2]):
+        if same(result[2], expected[case_id].result[2]):
             continue
         if same(result[2], INPUTS[case_id].args[2]):
             return "the returned hidden state is a_prev, the state before the first step."

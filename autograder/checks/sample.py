@@ -9,13 +9,13 @@ SHUFFLED_ORDER = [7, 11, 2, 9, 0, 5, 10, 3, 8, 1, 6, 4]
 
 
 def never_newline():
-    parameters = random_parameters(31, 20, 27)
+    parameters = random_parameters(20, 27, 27, seed=31)
     parameters["by"][0] = -1000.0  # the newline (index 0) never gets any probability
     return parameters
 
 
 def without_recurrence():
-    parameters = random_parameters(51, 30, 27, scale=2.0)
+    parameters = random_parameters(30, 27, 27, seed=51, scale=2.0)
     parameters["Waa"][:] = 0.0  # the previous hidden state has no influence
     return parameters
 
@@ -24,23 +24,23 @@ def cases():
     char_to_ix, _ = vocabulary()
     small, _ = vocabulary(SMALL_SYMBOLS)
     small_shuffled, _ = vocabulary(SMALL_SYMBOLS, SHUFFLED_ORDER)
-    small_parameters = random_parameters(8, 30, 12)
+    small_parameters = random_parameters(30, 12, 12, seed=8)
     return [
         Case(
             "visible",
             (
-                random_parameters(VISIBLE["seed"], VISIBLE["n_a"], VISIBLE["vocab_size"]),
+                random_parameters(VISIBLE["n_a"], VISIBLE["vocab_size"], VISIBLE["vocab_size"], seed=VISIBLE["seed"]),
                 char_to_ix,
                 VISIBLE["first_seed"],
             ),
         ),  # fmt: skip
-        Case("seeds", (random_parameters(5, 40, 27), char_to_ix, 3)),
+        Case("seeds", (random_parameters(40, 27, 27, seed=5), char_to_ix, 3)),
         Case("small-vocabulary", (small_parameters, small, 2)),
         Case("small-vocabulary-shuffled", (small_parameters, small_shuffled, 2)),
         Case("never-newline", (never_newline(), char_to_ix, 4)),
-        Case("flat", (random_parameters(41, 10, 27, scale=1e-6), char_to_ix, 0)),
+        Case("flat", (random_parameters(10, 27, 27, seed=41, scale=1e-6), char_to_ix, 0)),
         Case("without-recurrence", (without_recurrence(), char_to_ix, 6)),
-        Case("recurrence", (random_parameters(51, 30, 27, scale=2.0), char_to_ix, 6)),
+        Case("recurrence", (random_parameters(30, 27, 27, seed=51, scale=2.0), char_to_ix, 6)),
     ]
 
 
@@ -48,21 +48,21 @@ INPUTS = {case.id: case for case in cases()}
 ALL = tuple(INPUTS)
 
 
-def matches(student, reference, case_id):
-    return same(student[case_id]["result"], reference[case_id]["result"])
+def matches(student, expected, case_id):
+    return same(student[case_id].result, expected[case_id].result)
 
 
-def first_difference(drawn, expected):
+def first_difference(drawn, right):
     """The 1-based position of the first index that differs (or where one list ends)."""
-    for position, (mine, theirs) in enumerate(zip(drawn, expected, strict=False), start=1):
+    for position, (mine, theirs) in enumerate(zip(drawn, right, strict=False), start=1):
         if mine != theirs:
             return position
-    return min(len(drawn), len(expected)) + 1
+    return min(len(drawn), len(right)) + 1
 
 
-def ends_with_newline(student, reference):
+def ends_with_newline(student, expected):
     for case_id in ALL:
-        drawn, char_to_ix = student[case_id]["result"], INPUTS[case_id].args[1]
+        drawn, char_to_ix = student[case_id].result, INPUTS[case_id].args[1]
         if not isinstance(drawn, list) or not drawn:
             return "sample must return a non-empty list of indices."
         if not all(isinstance(ix, int) and 0 <= ix < len(char_to_ix) for ix in drawn):
@@ -72,10 +72,10 @@ def ends_with_newline(student, reference):
     return None
 
 
-def stops_at_fifty(student, reference):
-    if matches(student, reference, "never-newline"):
+def stops_at_fifty(student, expected):
+    if matches(student, expected, "never-newline"):
         return None
-    drawn, newline = student["never-newline"]["result"], INPUTS["never-newline"].args[1]["\n"]
+    drawn, newline = student["never-newline"].result, INPUTS["never-newline"].args[1]["\n"]
     if len(drawn) != 51:
         return (
             f"when the newline is never drawn, sample returned {len(drawn)} indices; it must return 51: "
@@ -86,12 +86,12 @@ def stops_at_fifty(student, reference):
     return "when the newline is never drawn, sample returns 50 characters and the newline, but other characters."
 
 
-def expected_characters(student, reference):
-    differing = [c for c in ("visible", "seeds", "small-vocabulary") if not matches(student, reference, c)]
+def expected_characters(student, expected):
+    differing = [c for c in ("visible", "seeds", "small-vocabulary") if not matches(student, expected, c)]
     if not differing:
         return None
     first = differing[0]
-    position = first_difference(student[first]["result"], reference[first]["result"])
+    position = first_difference(student[first].result, expected[first].result)
     return (
         f"the drawn indices differ from the expected ones in {len(differing)} of 3 calls; in the first of them "
         f"from the {ordinal(position)} index on."
@@ -103,12 +103,12 @@ def ordinal(n):
     return f"{n}{suffix}"
 
 
-def follows_the_seeds(student, reference):
-    if matches(student, reference, "flat"):
+def follows_the_seeds(student, expected):
+    if matches(student, expected, "flat"):
         return None
-    drawn, expected = student["flat"]["result"], reference["flat"]["result"]
-    position = first_difference(drawn, expected)
-    if position >= len(expected):
+    drawn, right = student["flat"].result, expected["flat"].result
+    position = first_difference(drawn, right)
+    if position >= len(right):
         return (
             "when every character is (almost) equally likely, the right characters are drawn but the list ends "
             "differently."
@@ -119,10 +119,10 @@ def follows_the_seeds(student, reference):
     )
 
 
-def carries_hidden_state(student, reference):
-    if matches(student, reference, "recurrence"):
+def carries_hidden_state(student, expected):
+    if matches(student, expected, "recurrence"):
         return None
-    if matches(student, reference, "without-recurrence"):
+    if matches(student, expected, "without-recurrence"):
         return (
             "the indices are right when the previous hidden state has no influence (Waa = 0) and differ when it "
             "has: the hidden state is not carried from one character to the next as in equation (1)."
@@ -130,10 +130,10 @@ def carries_hidden_state(student, reference):
     return "the indices differ for a network whose hidden state matters (and also when it does not)."
 
 
-def independent_of_dictionary_order(student, reference):
-    if matches(student, reference, "small-vocabulary-shuffled"):
+def independent_of_dictionary_order(student, expected):
+    if matches(student, expected, "small-vocabulary-shuffled"):
         return None
-    if matches(student, reference, "small-vocabulary"):
+    if matches(student, expected, "small-vocabulary"):
         return (
             "the result depends on the order in which char_to_ix was built: the same vocabulary, inserted in "
             "another order, gives other indices."

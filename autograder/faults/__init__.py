@@ -93,13 +93,12 @@ def signature(case_ids, observed, printed=None):
         case = observed.get(case_id)
         if case is None:
             summaries[case_id] = {"missing": True}
-        elif not case.get("ok"):
-            error = case.get("error", {})
-            summaries[case_id] = {"error": error.get("type", "Error"), "message": str(error.get("message", ""))[:200]}
+        elif not case.ok:
+            summaries[case_id] = {"error": case.error.type, "message": case.error.message[:200]}
         else:
-            seen = {"result": case.get("result"), "args_after": case.get("args_after"), "calls": case.get("calls")}
+            seen = {"result": case.result, "args_after": case.args_after, "calls": case.calls}
             if printed is not None:
-                seen["printed"] = printed(case.get("stdout", ""))
+                seen["printed"] = printed(case.stdout)
             summaries[case_id] = summary(seen)
     return summaries
 

@@ -14,6 +14,7 @@ from .. import faults
 from ..checks import SPECS
 from ..paths import REFERENCES_DIR
 from ..sandbox.inside import wire
+from ..sandbox.messages import Observation
 from ..solution import compact, graded_cell_sources
 
 TIMING_FILE = "timing.json"  # seconds of each reference run, machine-dependent, used for time limits
@@ -26,7 +27,7 @@ class StaleReferences(RuntimeError):
 
 @dataclass
 class Expected:
-    cases: dict  # {function: {case id: observed}}
+    cases: dict  # {function: {case id: Observation}}
     seconds: dict  # {function: seconds the reference took}
     signatures: dict = field(default_factory=dict)  # {function: {mistake id: signature}}
 
@@ -54,7 +55,7 @@ def load_expected(directory=REFERENCES_DIR):
             raise StaleReferences(
                 f"{path.name} was made for other cases or another solution: run `python -m autograder references`"
             )
-        cases[name] = {case_id: wire.decode(observed) for case_id, observed in stored["cases"].items()}
+        cases[name] = {case_id: Observation.from_stored(wire.decode(o)) for case_id, o in stored["cases"].items()}
         seconds[name] = float(timing.get(name, 0.0))
     return Expected(cases, seconds, load_signatures(directory, fingerprints))
 

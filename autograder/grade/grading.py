@@ -82,17 +82,14 @@ def students_words(text, limit=STUDENT_TEXT):
 
 
 def error_feedback(name, error, limits):
-    """What a student reads when their code raised ``error`` (a dict the sandbox has already
-    cut to size): the exception's type and line, then its message, marked as their code's words."""
-    kind, message = error.get("type", "Error"), error.get("message", "")
-    kind = kind if ERROR_TYPE.fullmatch(kind) else "an exception"
+    """What a student reads when their code raised ``error`` (a StudentError the sandbox has
+    already cut to size): the exception's type and line, then its message, marked as their code's words."""
+    kind = error.type if ERROR_TYPE.fullmatch(error.type) else "an exception"
     text = f"{name} raised {kind}"
-    if error.get("line"):
-        text += f" at line {error['line']} of your cell" + (
-            f" ({students_words(error['code'], 120)})" if error.get("code") else ""
-        )
-    if message:
-        text += f"; its message, as your code's process gave it: {students_words(message)}"
+    if error.line:
+        text += f" at line {error.line} of your cell" + (f" ({students_words(error.code, 120)})" if error.code else "")
+    if error.message:
+        text += f"; its message, as your code's process gave it: {students_words(error.message)}"
     hint = HINTS.get(kind)
     if hint:
         text += ". " + hint.format(memory=limits.memory_bytes / 1024**3)
@@ -152,10 +149,10 @@ class Grader:
             raise SandboxUnavailable(f"the sandbox never started (exit code {outcome.exit_code}): {detail}")
         problem = outcome.define_error()
         if problem is not None:
-            error = problem["error"]
-            if problem.get("phase") == "isolate":
-                raise SandboxUnavailable(f"the sandbox could not be set up: {error.get('message')}")
-            if error.get("type") == "Missing":
+            error = problem.error
+            if problem.phase == "isolate":
+                raise SandboxUnavailable(f"the sandbox could not be set up: {error.message}")
+            if error.type == "Missing":
                 feedback = f"the graded cell does not define a function named {spec.name}"
             else:
                 feedback = "your cell could not be run: " + error_feedback(spec.name, error, limits)
@@ -165,10 +162,10 @@ class Grader:
         checks, errors_shown = [], set()
         for check in spec.checks:
             missing = [case_id for case_id in check.cases if case_id not in observed]
-            failed = [observed[c] for c in check.cases if c in observed and not observed[c].get("ok")]
-            recorded_anything = any(r.get("calls") for o in failed for r in o.get("calls", {}).values())
+            failed = [observed[c] for c in check.cases if c in observed and not observed[c].ok]
+            recorded_anything = any(r.get("calls") for o in failed for r in o.calls.values())
             if failed and not (check.tolerates_errors and recorded_anything):
-                feedback = error_feedback(spec.name, failed[0]["error"], limits)
+                feedback = error_feedback(spec.name, failed[0].error, limits)
                 if feedback in errors_shown:  # one cause, read once
                     feedback = f"{spec.name} raised the same error as above on these cases too."
                 else:
@@ -177,9 +174,9 @@ class Grader:
                 feedback = self._why_missing(spec, outcome, limits)
             else:
                 student = {c: observed[c] for c in check.cases}
-                reference = {c: self.expected.cases[spec.name][c] for c in check.cases}
+                expected = {c: self.expected.cases[spec.name][c] for c in check.cases}
                 try:
-                    feedback = check.judge(student, reference)
+                    feedback = check.judge(student, expected)
                 except Exception:  # whatever the student returned, it costs this check only
                     feedback = f"{spec.name} returned values of an unexpected kind, size or shape."
             passed = feedback is None

@@ -44,6 +44,7 @@ from ..paths import SOURCE_DIR
 from . import cgroups
 from .inside import refcall, wire
 from .inside.forkserver import HOME_PREFIX
+from .messages import Observation, PhaseReport, StudentError
 
 log = logging.getLogger("autograder.sandbox.host")
 INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
@@ -75,7 +76,7 @@ DEFAULT_LIMITS = Limits()
 class Outcome:
     """What one sandboxed run reported."""
 
-    messages: list = field(default_factory=list)  # decoded result lines, in order
+    messages: list = field(default_factory=list)  # PhaseReport and Observation, in order
     output: str = ""  # the process's own stdout/stderr, truncated
     output_dropped: int = 0
     exit_code: int | None = None
@@ -86,20 +87,16 @@ class Outcome:
     protocol_error: str | None = None  # the student's side broke the protocol (only its run fails)
 
     def define_error(self):
-        for message in self.messages:
-            if message.get("phase") in ("define", "isolate") and not message.get("ok"):
-                return message
-        return None
+        """The PhaseReport of isolation or definition that failed, or None."""
+        return next((m for m in self.messages if isinstance(m, PhaseReport) and not m.ok), None)
 
     def cases(self):
-        return {m["case"]: m for m in self.messages if "case" in m}
+        """{case id: Observation} of every case that reported."""
+        return {m.case: m for m in self.messages if isinstance(m, Observation)}
 
     def isolation(self):
         """What held, as the student's process reported before any of its code ran (None: no report)."""
-        for message in self.messages:
-            if message.get("phase") == "isolate":
-                return message.get("held", [])
-        return None
+        return next((list(m.held) for m in self.messages if m.phase == "isolate"), None)
 
 
 def is_root():
@@ -502,34 +499,30 @@ def _read_outcome(lines, outcome, calls_from_student=False):
             outcome.exit_code = event.get("exit_code")
             outcome.protocol_error = event.get("protocol_error")
             outcome.max_rss_mb = max(outcome.max_rss_mb, event.get("max_rss_kb", 0) / 1024)
-        elif phase == "isolate":
-            outcome.messages.append(event)
+        elif phase == "isolate":  # written by the supervisor, which the student's code never touches
+            error = None if event.get("ok") else StudentError("OSError", str(event.get("error", {}).get("message")))
+            outcome.messages.append(PhaseReport("isolate", bool(event.get("ok")), error, tuple(event.get("held", ()))))
         elif phase == "define":
-            message = _student_message(event.get("body", ""))
-            message["phase"] = "define"
-            if message.get("ok") is not True and "error" not in message:
-                message["error"] = _bad_answer("the cell's report")
-            outcome.messages.append(message)
+            answer = _student_answer(event.get("body", ""))
+            ok = answer.get("ok") is True
+            error = None if ok else answer.get("error") or StudentError.unreadable("the cell's report")
+            outcome.messages.append(PhaseReport("define", ok, error))
         elif "case" in event:
-            message = {"case": event["case"], **_student_message(event.get("body", ""))}
-            noted_by_student = message.pop("student_calls", {})  # trusted only as Grader.grade_function says
-            message["calls"] = noted_by_student if calls_from_student else event.get("calls", {})
-            message["seconds"] = message.pop("seconds")  # last, as in the stored references
-            outcome.messages.append(message)
+            answer = _student_answer(event.get("body", ""))
+            noted_by_student = answer.pop("student_calls", {})  # trusted only as Grader.grade_function says
+            calls = noted_by_student if calls_from_student else event.get("calls", {})
+            outcome.messages.append(Observation(case=str(event["case"]), calls=calls, **answer))
 
 
-def _bad_answer(what):
-    return {"type": "GradingProtocolError", "message": f"{what} could not be read", "line": None, "code": ""}
-
-
-def _student_message(body):
-    """An answer of the student's process, decoded with bounds, its texts cut to size."""
+def _student_answer(body):
+    """An answer of the student's process, decoded with bounds, its texts cut to size: the
+    fields of an Observation (and the calls the student's process noted, ``student_calls``)."""
     try:
         message = wire.loads(body)
     except (wire.WireError, RecursionError, MemoryError):
         message = None
     if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
-        return {"ok": False, "error": _bad_answer("the answer"), "stdout": "", "stdout_dropped": 0, "seconds": 0.0}
+        return {"ok": False, "error": StudentError.unreadable("the answer")}
     cleaned = {"ok": message["ok"]}
     if message["ok"]:
         cleaned["result"] = message.get("result")
@@ -537,12 +530,12 @@ def _student_message(body):
         cleaned["args_after"] = args_after if isinstance(args_after, list) else []
     else:
         error = message.get("error") if isinstance(message.get("error"), dict) else {}
-        cleaned["error"] = {
-            "type": _text(error.get("type"), 80) or "Error",
-            "message": _text(error.get("message"), 300),
-            "line": error.get("line") if isinstance(error.get("line"), int) else None,
-            "code": _text(error.get("code"), 200),
-        }
+        cleaned["error"] = StudentError(
+            type=_text(error.get("type"), 80) or "Error",
+            message=_text(error.get("message"), 300),
+            line=error.get("line") if isinstance(error.get("line"), int) else None,
+            code=_text(error.get("code"), 200),
+        )
     cleaned["stdout"] = _text(message.get("stdout"), MAX_FEEDBACK_TEXT * 256)
     dropped = message.get("stdout_dropped", 0)
     cleaned["stdout_dropped"] = dropped if isinstance(dropped, int) else 0

@@ -261,8 +261,8 @@ def observe_body(body, limits=None):
 
 def run_body(body, limits=None):
     observed = observe_body(body, limits)
-    assert observed["ok"], observed
-    return observed["result"]
+    assert observed.ok, observed
+    return observed.result
 
 
 @isolated
@@ -325,7 +325,7 @@ time.sleep(3)
 return sum(len(os.read(fd, 1)) for fd in ready)
 """
     observed = observe_body(body, Limits(wall_seconds=60, memory_bytes=512 * 1024**2))
-    assert observed is None or not observed["ok"] or observed["result"] < 4
+    assert observed is None or not observed.ok or observed.result < 4
 
 
 @as_root

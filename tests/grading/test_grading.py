@@ -128,7 +128,7 @@ def test_is_feedback_free_of_hidden_numbers(grader):
             texts += failed_feedback(grade(grader, name, source))
     for cases in expected.cases.values():
         for observed in cases.values():
-            result = observed["result"]
+            result = observed.result
             if isinstance(result, list) and len(result) > 5:
                 assert not any(str(result[:6])[1:-1] in text for text in texts)
     assert not any(re.search(r"\d\.\d{4,}|\de-\d", text) for text in texts)

@@ -12,8 +12,8 @@ from autograder.paths import REFERENCES_DIR
 def test_do_the_references_match_the_canonical_run():
     """The stored full run ends as the published canonical output does."""
     full = expected.load_expected().cases["model"]["full"]
-    assert full["result"][1] == "Trodonosaurus\n"
-    assert "Iteration: 22000, Loss: 22.798145" in full["stdout"]
+    assert full.result[1] == "Trodonosaurus\n"
+    assert "Iteration: 22000, Loss: 22.798145" in full.stdout
 
 
 def test_are_stale_references_refused(tmp_path):
@@ -33,3 +33,17 @@ def test_does_every_function_spec_add_up_to_the_points_of_its_test_cell():
         "optimize": 20,
         "model": 30,
     }
+
+
+def test_does_every_stored_observation_survive_being_read_and_stored_again():
+    """The references are kept in Observation.stored()'s plain form; reading them back as typed
+    Observations loses nothing (each field, arrays included, gives the same bytes again)."""
+    from autograder.sandbox.inside import wire
+    from autograder.sandbox.messages import Observation
+
+    for name in SPECS:
+        stored = json.loads((REFERENCES_DIR / f"{name}.json").read_text())["cases"]
+        for case_id, plain in stored.items():
+            observation = Observation.from_stored(wire.decode(plain))
+            assert observation.case == case_id and observation.ok
+            assert wire.encode(observation.stored()) == plain

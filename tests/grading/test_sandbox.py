@@ -34,8 +34,8 @@ def run(body, limits=SHORT, cases=None):
 
 def result(outcome):
     observed = outcome.cases()["only"]
-    assert observed["ok"], observed
-    return observed["result"]
+    assert observed.ok, observed
+    return observed.result
 
 
 def test_does_a_plain_function_run_and_send_back_arrays():
@@ -122,15 +122,15 @@ def test_is_an_endless_loop_stopped_at_the_wall_clock_limit():
 
 def test_is_a_huge_allocation_a_memory_error():
     observed = run("return np.ones((100_000, 100_000))").cases()["only"]
-    assert not observed["ok"] and observed["error"]["type"] == "MemoryError"
+    assert not observed.ok and observed.error.type == "MemoryError"
 
 
 def test_are_a_hundred_megabytes_of_prints_truncated_without_losing_the_result():
     body = 'import os\nfor _ in range(100):\n    print("x" * 1_000_000)\n    os.write(1, b"y" * 100_000)\nreturn 42'
     outcome = run(body)
     observed = outcome.cases()["only"]
-    assert observed["ok"] and observed["result"] == 42
-    assert len(observed["stdout"]) <= Limits().stdout_per_case and observed["stdout_dropped"] > 90_000_000
+    assert observed.ok and observed.result == 42
+    assert len(observed.stdout) <= Limits().stdout_per_case and observed.stdout_dropped > 90_000_000
     assert len(outcome.output) <= Limits().output_bytes and outcome.output_dropped > 0
 
 
@@ -144,8 +144,8 @@ def test_are_a_hundred_megabytes_of_prints_truncated_without_losing_the_result()
 )
 def test_is_each_way_of_stopping_reported_as_an_error(body, kind):
     observed = run(body).cases()["only"]
-    assert not observed["ok"] and observed["error"]["type"] == kind
-    assert observed["error"]["line"] == 2 + body.count("\n")
+    assert not observed.ok and observed.error.type == kind
+    assert observed.error.line == 2 + body.count("\n")
 
 
 def test_is_os_exit_at_the_top_of_a_cell_a_stopped_process():
@@ -167,7 +167,7 @@ def test_is_a_syntax_error_reported_with_its_line():
         "cases": [{"id": "only", "args": [], "kwargs": {}}],
     }
     problem = run_task(task, Limits(wall_seconds=20)).define_error()
-    assert problem["error"]["type"] == "SyntaxError"
+    assert problem.error.type == "SyntaxError"
 
 
 def processes_in_namespace(namespace):
@@ -262,7 +262,7 @@ def test_does_the_process_server_never_receive_a_task(monkeypatch):
         "cases": [{"id": "only", "args": ["case_argument_marker_2024"], "kwargs": {}}],
     }
     outcome = run_task(task, SHORT)
-    assert not outcome.cases()["only"]["ok"]  # f takes no argument: the case did reach the child
+    assert not outcome.cases()["only"].ok  # f takes no argument: the case did reach the child
     assert sent and all(set(json.loads(message)) == {"cwd", "env"} for message in sent)
     for needle in (marker, "student_source_marker_0815", "case_argument_marker_2024"):
         assert all(needle.encode() not in message for message in sent)
@@ -287,7 +287,7 @@ def test_is_a_dead_process_server_replaced_by_a_new_one():
 def test_is_the_peak_memory_of_a_run_reported():
     small = run("return 1")
     large = run("import numpy as np\nx = np.ones(50_000_000)\nreturn float(x.sum())")
-    assert large.cases()["only"]["result"] == 50_000_000.0
+    assert large.cases()["only"].result == 50_000_000.0
     assert large.max_rss_mb - small.max_rss_mb > 300  # 50 million float64 are 381 MiB
 
 
@@ -305,7 +305,7 @@ import os, sys
 from autograder.sandbox import host as sandbox
 task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}]}
-assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"]["ok"]
+assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"].ok
 server = sandbox.fork_server()
 print(server.process.pid, server.home, flush=True)
 task["student_source"] = "import time\\ndef f():\\n    time.sleep(30)\\n"
