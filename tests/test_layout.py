@@ -1,4 +1,5 @@
-"""Who may import whom: grading never uses the builders, and the benchmarks never use the tests."""
+"""Who may import whom: grading never uses the builders, the benchmarks never use the tests, and no
+module of the autograder imports, through others, itself."""
 
 import ast
 
@@ -58,3 +59,66 @@ def test_is_sys_path_edited_only_where_documented():
     if edits_sys_path(ast.parse((COURSE_ROOT / "nbgrader_config.py").read_text())):
         editing.add("nbgrader_config.py")
     assert editing == allowed
+
+
+def autograder_imports():
+    """{module: the autograder modules it imports, at the top or inside a function}, for the
+    grader's side (the sandbox's inside/ files import each other by plain names, in the sandbox)."""
+    root = COURSE_ROOT / "autograder"
+    modules = {}
+    for path in root.rglob("*.py"):
+        if "inside" in path.relative_to(root).parts:
+            continue
+        parts = list(path.relative_to(COURSE_ROOT).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = (path, name if path.name == "__init__.py" else name.rpartition(".")[0])
+    graph = {}
+    for name, (path, package) in modules.items():
+        graph[name] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else []))
+                candidates = [target] + [f"{target}.{alias.name}" for alias in node.names]
+            elif isinstance(node, ast.Import):
+                candidates = [alias.name for alias in node.names]
+            else:
+                continue
+            graph[name] |= {c for c in candidates if c in modules and c != name}
+    return graph
+
+
+def on_a_cycle(graph):
+    """The nodes of ``graph`` ({node: nodes it points to}) from which a path leads back to them."""
+
+    def reaches(start, goal, seen):
+        for other in graph.get(start, set()) - seen:
+            seen.add(other)
+            if other == goal or reaches(other, goal, seen):
+                return True
+        return False
+
+    return sorted(node for node in graph if reaches(node, node, set()))
+
+
+def test_is_there_no_import_cycle_in_the_autograder():
+    graph = autograder_imports()
+    assert "autograder.sandbox.messages" in graph["autograder.grade.grading"] | graph["autograder.sandbox.host"]
+
+    assert on_a_cycle(graph) == []
+
+
+def test_do_the_autograders_parts_import_each_other_one_way_only():
+    """Layers, as the README's Architecture section draws them: between grade/, sandbox/, build/,
+    checks/, faults/ and the top modules, no two import each other, even through a third."""
+
+    def part(module):
+        return ".".join(module.split(".")[:2])
+
+    parts = {}
+    for module, imported in autograder_imports().items():
+        parts.setdefault(part(module), set()).update(
+            part(m) for m in imported if part(m) not in (part(module), "autograder")
+        )
+    assert parts["autograder.grade"] >= {"autograder.sandbox", "autograder.checks", "autograder.faults"}
+    assert on_a_cycle(parts) == []

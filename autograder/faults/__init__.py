@@ -13,44 +13,17 @@ an explanation (written differently, they do the same thing); mistakes with diff
 explanations must have different signatures, which ``python -m autograder audit`` checks.
 """
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..checks.base import same
+from . import clip, model, optimize, sample
+from .base import Mistake, MistakeDoesNotApply, mistake
 
-
-class MistakeDoesNotApply(LookupError):
-    """The reference solution changed, and a catalogued edit no longer finds its text."""
-
-
-@dataclass(frozen=True)
-class Mistake:
-    id: str  # short and unique within its function, e.g. "skips-dby"
-    explanation: str  # what the student reads: what their code does, and what to do instead
-    edits: tuple  # ((old, new), …): each old text occurs exactly once in the reference
-
-    def applied_to(self, reference_source):
-        """The reference's source (in ``ast.unparse`` form, see solution.compact) with the edits made."""
-        source = reference_source
-        for old, new in self.edits:
-            if source.count(old) != 1:
-                raise MistakeDoesNotApply(
-                    f"mistake {self.id!r}: {old!r} occurs {source.count(old)} times in the reference solution "
-                    "(it must occur once); update the catalogue in autograder/faults/"
-                )
-            source = source.replace(old, new)
-        return source
-
-
-def mistake(id, explanation, *edits):
-    return Mistake(id, explanation, tuple(edits))
+__all__ = ["Mistake", "MistakeDoesNotApply", "mistake", "catalogue", "signature", "diagnose"]
 
 
 def catalogue():
     """{function: (Mistake, …)} for every graded function."""
-    from . import clip, model, optimize, sample
-
     return {"clip": clip.MISTAKES, "sample": sample.MISTAKES, "optimize": optimize.MISTAKES, "model": model.MISTAKES}
 
 

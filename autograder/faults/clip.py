@@ -1,6 +1,6 @@
 """Mistakes in ``clip``: edits of the reference's body (see faults/__init__.py)."""
 
-from . import mistake
+from .base import mistake
 
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 CALL = "np.clip(gradients[name], -maxValue, maxValue, out=gradients[name])"

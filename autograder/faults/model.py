@@ -1,6 +1,6 @@
 """Mistakes in ``model``: edits of the reference's body (see faults/__init__.py)."""
 
-from . import mistake
+from .base import mistake
 
 STEP = "optimize(X, Y, a_prev, parameters, learning_rate=0.01)"
 OTHER_RATE = "model trains with another learning rate: call optimize(…, learning_rate=0.01)."

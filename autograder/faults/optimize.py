@@ -1,6 +1,6 @@
 """Mistakes in ``optimize``: edits of the reference's body (see faults/__init__.py)."""
 
-from . import mistake
+from .base import mistake
 
 CLIP = "    gradients = clip(gradients, 5)\n"
 UPDATE = "    parameters = update_parameters(parameters, gradients, learning_rate)\n"

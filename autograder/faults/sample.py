@@ -1,6 +1,6 @@
 """Mistakes in ``sample``: edits of the reference's body (see faults/__init__.py)."""
 
-from . import mistake
+from .base import mistake
 
 HIDDEN = "a = np.tanh(np.dot(Wax, x) + np.dot(Waa, a_prev) + b)"
 OUTPUT = "z = np.dot(Wya, a) + by"
