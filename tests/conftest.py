@@ -2,12 +2,11 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
 FILES = Path(__file__).resolve().parent / "files"
 
 
 @pytest.fixture(scope="session")
-def reference():
+def solution():
     """The instructor notebook's solution functions."""
     from autograder.solution import load_solution
 
@@ -19,3 +18,9 @@ def dino_data():
     from autograder.solution import dinosaur_data
 
     return dinosaur_data()
+
+
+@pytest.fixture(scope="session")
+def canonical_output():
+    """The published output of the 22,001-iteration training run (the seeds' reference file)."""
+    return (FILES / "model_22001_canonical_output.txt").read_text()

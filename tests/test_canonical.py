@@ -6,9 +6,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import FILES, ROOT
 
-CANONICAL = (FILES / "model_22001_canonical_output.txt").read_text()
+from autograder.paths import COURSE_ROOT
 
 CONFIGURATIONS = {
     "default": {},
@@ -36,17 +35,17 @@ def environment(configuration):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("configuration", CONFIGURATIONS)
-def test_is_the_training_run_byte_for_byte_the_canonical_output(configuration):
+def test_is_the_training_run_byte_for_byte_the_canonical_output(configuration, canonical_output):
     result = subprocess.run(
         [sys.executable, "-m", "autograder.solution", "22001"],
-        cwd=ROOT,
+        cwd=COURSE_ROOT,
         env=environment(configuration),
         capture_output=True,
         text=True,
         timeout=900,
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout == CANONICAL
+    assert result.stdout == canonical_output
 
 
 def test_does_the_configuration_really_change_numpy():

@@ -7,8 +7,8 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import ROOT
 
+from autograder.paths import SOURCE_DIR
 from charrnn import Adagrad, CharModel, CheckpointError, Vocabulary, clip_global_norm, load, save, train
 
 
@@ -105,7 +105,7 @@ def test_does_the_command_line_learn_a_corpus_and_write_with_it(tmp_path):
             "--out",
             str(checkpoint),
         ],
-        cwd=ROOT,
+        cwd=SOURCE_DIR,
         capture_output=True,
         text=True,
     )
@@ -114,7 +114,7 @@ def test_does_the_command_line_learn_a_corpus_and_write_with_it(tmp_path):
     assert last < first
     done = subprocess.run(
         [*run, "sample", str(checkpoint), "--prompt", "hel", "--temperature", "0", "--length", "5"],
-        cwd=ROOT,
+        cwd=SOURCE_DIR,
         capture_output=True,
         text=True,
     )
@@ -124,7 +124,7 @@ def test_does_the_command_line_learn_a_corpus_and_write_with_it(tmp_path):
         (["sample", str(tmp_path / "none.npz"), "--prompt", "h"], "no such file"),
         (["train", str(tmp_path / "none.txt"), "--steps", "1", "--out", "x.npz"], "no such file"),
     ]:
-        done = subprocess.run([*run, *arguments], cwd=ROOT, capture_output=True, text=True)
+        done = subprocess.run([*run, *arguments], cwd=SOURCE_DIR, capture_output=True, text=True)
         assert done.returncode == 2 and message in done.stderr
 
 

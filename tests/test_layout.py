@@ -2,6 +2,7 @@
 module of the autograder imports, through others, itself."""
 
 import ast
+import os
 
 from autograder.paths import COURSE_ROOT
 
@@ -30,6 +31,12 @@ def test_does_bench_never_import_the_tests():
             assert module.split(".")[0] not in ("tests", "conftest", "factory", "styles"), f"{path.name}: {module}"
 
 
+def test_do_the_tests_take_their_helpers_as_fixtures_not_imports_of_conftest():
+    for path in (COURSE_ROOT / "tests").rglob("*.py"):
+        for module in imported_modules(path):
+            assert module.split(".")[0] != "conftest", f"{path.relative_to(COURSE_ROOT)} imports conftest"
+
+
 def edits_sys_path(tree):
     """Whether a module's own code (not a string it hands to another process) changes sys.path."""
     for node in ast.walk(tree):
@@ -52,7 +59,7 @@ def test_is_sys_path_edited_only_where_documented():
         "autograder/sandbox/inside/runner.py",
     }
     editing = set()
-    for folder in ("autograder", "bench", "tests", "source", "charrnn", "crosscheck", "utils"):
+    for folder in ("autograder", "bench", "tests", "source", "crosscheck"):
         for path in (COURSE_ROOT / folder).rglob("*.py"):
             if edits_sys_path(ast.parse(path.read_text())):
                 editing.add(path.relative_to(COURSE_ROOT).as_posix())
@@ -122,3 +129,20 @@ def test_do_the_autograders_parts_import_each_other_one_way_only():
         )
     assert parts["autograder.grade"] >= {"autograder.sandbox", "autograder.checks", "autograder.faults"}
     assert on_a_cycle(parts) == []
+
+
+def test_does_the_grader_load_what_it_needs_from_the_assignments_folder_by_path():
+    """From the course root, with no path set up: `utils` comes through the one link, and charrnn
+    (which only `make weights` needs) is loaded by path, from the folder students get."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import importlib, utils; from autograder.paths import load_charrnn; charrnn = load_charrnn(); "
+        "importlib.import_module('charrnn.train'); print(charrnn.__file__)"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run([sys.executable, "-c", probe], cwd=COURSE_ROOT, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == str(COURSE_ROOT / "source" / "dinosaurus_island" / "charrnn" / "__init__.py")
+    assert [p.name for p in COURSE_ROOT.iterdir() if p.is_symlink()] == ["utils"]

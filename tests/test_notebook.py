@@ -30,10 +30,7 @@ def test_does_each_visible_test_print_its_expected_output(executed, function):
 
 
 @pytest.mark.slow
-def test_does_the_training_cell_print_the_canonical_run(executed):
-    from conftest import FILES
-
-    canonical = (FILES / "model_22001_canonical_output.txt").read_text()
-    body = canonical.rsplit("\n'Trodonosaurus\\n'\n", 1)[0]
+def test_does_the_training_cell_print_the_canonical_run(executed, canonical_output):
+    body = canonical_output.rsplit("\n'Trodonosaurus\\n'\n", 1)[0]
     index = next(i for i, c in enumerate(executed.cells) if grade_id(c) == "model_test")
     assert stream_text(executed.cells[index]).startswith(body)

@@ -310,13 +310,13 @@ def test_is_the_data_set_the_published_one(dino_data):
     assert examples[0] == "turiasaurus"
 
 
-def test_does_one_optimization_step_reproduce_the_published_numbers(reference):
+def test_does_one_optimization_step_reproduce_the_published_numbers(solution):
     """The seed's optimize check: same numbers to the digits that do not depend on the machine."""
     np.random.seed(1)
     a_prev = np.random.randn(100, 1)
     shapes = [("Wax", (100, 27)), ("Waa", (100, 100)), ("Wya", (27, 100)), ("b", (100, 1)), ("by", (27, 1))]
     parameters = {name: np.random.randn(*shape) for name, shape in shapes}
-    loss, gradients, a_last = reference["optimize"](
+    loss, gradients, a_last = solution["optimize"](
         [12, 3, 5, 11, 22, 3], [4, 14, 11, 22, 25, 26], a_prev, parameters, learning_rate=0.01
     )
     assert math.isclose(loss, 126.50397572165389, rel_tol=1e-11)

@@ -8,16 +8,14 @@ Deterministic: the same command writes the same file.
 """
 
 import contextlib
+import importlib
 import io
 import math
 import re
 import sys
 from collections import Counter
 
-from charrnn.checkpoint import save
-from charrnn.train import mean_loss, train
-
-from ..paths import SOURCE_DIR
+from ..paths import SOURCE_DIR, load_charrnn
 
 CONFIG = {
     "steps": 8000,
@@ -52,10 +50,13 @@ def dinosaur_curve():
 
 
 def main():
+    charrnn = load_charrnn()
+    mean_loss = importlib.import_module("charrnn.train").mean_loss  # (charrnn.train is the function)
+
     text = (SOURCE_DIR / "shakespeare.txt").read_text(encoding="utf-8")
     cut = int(len(text) * (1 - HELD_OUT))
     train_text, held_out = text[:cut], text[cut:]
-    vocabulary, model, losses = train(
+    vocabulary, model, losses = charrnn.train(
         train_text,
         **CONFIG,
         progress=lambda s, loss, _: (
@@ -66,7 +67,7 @@ def main():
     per_char = mean_loss(model, vocabulary, held_out)
     baseline = unigram_loss(train_text, held_out)
     dino_iterations, dino_losses = dinosaur_curve()
-    save(
+    charrnn.save(
         SOURCE_DIR / "sonnets.npz",
         model,
         vocabulary,

@@ -4,7 +4,7 @@
 and the student's process it starts), ``jail.py`` (the isolation the student's process enters),
 ``refcall.py`` (calls to the reference functions held by the supervisor) and ``wire.py`` (how
 values cross, as data) are copied, with the course's ``utils/``, into a private read-only folder
-(``sandbox.shared_library``) and import each other there by plain module names.  They import only
+(``host.shared_library``) and import each other there by plain module names.  They import only
 the standard library, numpy and each other; ``tests/grading/test_sandbox.py`` checks it.  The
 grader's side (``autograder.sandbox.host``) imports ``wire``, ``refcall`` and ``jail`` from here too.
 """
