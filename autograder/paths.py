@@ -11,8 +11,6 @@ SOURCE_NOTEBOOK = SOURCE_DIR / NOTEBOOK
 REFERENCES_DIR = Path(__file__).resolve().parent / "references"
 EXAMPLES_DIR = COURSE_ROOT / "examples" / "submissions"
 
-GRADED_FUNCTIONS = ("clip", "sample", "optimize", "model")
-
 
 def load_from_source(name, module_name=None):
     """``source/dinosaurus_island/<name>.py``, or the package ``<name>/`` there, loaded by path,
@@ -47,3 +45,6 @@ def load_assignment():
 def load_charrnn():
     """charrnn/, the char-RNN package shipped with the release (the Sonnets weights are trained with it)."""
     return load_from_source("charrnn")
+
+
+GRADED_FUNCTIONS = tuple(load_assignment().EXERCISES)  # ("clip", "sample", "optimize", "model")

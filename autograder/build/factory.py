@@ -9,7 +9,7 @@ from pathlib import Path
 
 import nbformat
 
-from ..paths import NOTEBOOK, RELEASE_DIR
+from ..paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
 from ..solution import graded_cell_sources
 
 
@@ -30,7 +30,7 @@ def edited(name, old, new, count=1):
 def notebook(cells=None, base=RELEASE_DIR / NOTEBOOK):
     """The release notebook with the given {function: source} graded cells; others as released."""
     nb = nbformat.read(base, as_version=4)
-    cells = {**{name: solution(name) for name in ("clip", "sample", "optimize", "model")}, **(cells or {})}
+    cells = {**{name: solution(name) for name in GRADED_FUNCTIONS}, **(cells or {})}
     for cell in nb.cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
         if grade_id in cells:
