@@ -25,7 +25,7 @@ from .grading import Grader
 from .report import NOT_GRADED, SubmissionResult, write_reports
 from .submission import find_notebooks_with_notes, read_regular_file, shown
 
-log = logging.getLogger("autograder.grade.batch")
+log = logging.getLogger(__name__)
 
 
 def references_digest():

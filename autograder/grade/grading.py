@@ -56,7 +56,7 @@ def _pay_only_for_work(spec, results):
             )
 
 
-log = logging.getLogger("autograder.grade.grading")
+log = logging.getLogger(__name__)
 
 
 def all_failed(spec, feedback, seconds=0.0):

@@ -46,7 +46,7 @@ from .inside import refcall, wire
 from .inside.forkserver import HOME_PREFIX
 from .messages import Observation, PhaseReport, StudentError
 
-log = logging.getLogger("autograder.sandbox.host")
+log = logging.getLogger(__name__)
 INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
