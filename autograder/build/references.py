@@ -47,9 +47,29 @@ def compute(spec, sources):
     return observed, sum(o.seconds for o in observed.values())
 
 
-def mistake_signatures(spec, sources, reference_seconds, mistakes=None, jobs=None):
+NEAR_THE_LIMIT = 0.5  # a mutant that needs more of its time limit may run out of it on a busy machine
+
+
+def timing_warning(function, mistake_id, seconds, timed_out, wall_seconds):
+    """A line for the instructor when a mutant's signature depends on the machine's load, else None."""
+    if timed_out:
+        return (
+            f"{function}: mistake {mistake_id!r} ran out of its {wall_seconds:.0f} s and is stored as never "
+            "finishing: right for a loop that never ends; an edit that would finish, given time, should be "
+            "made cheaper"
+        )
+    if seconds > NEAR_THE_LIMIT * wall_seconds:
+        return (
+            f"{function}: mistake {mistake_id!r} took {seconds:.0f} s of its {wall_seconds:.0f} s: on a busy "
+            "machine it may run out of time and no longer match its signature; make the edit cheaper"
+        )
+    return None
+
+
+def mistake_signatures(spec, sources, reference_seconds, mistakes=None, jobs=None, report=None):
     """{mistake id: signature} of every catalogued mistake of ``spec``'s function (or of
-    ``mistakes``), each run with the time a student's run gets."""
+    ``mistakes``), each run with the time a student's run gets; ``report`` gets a line for
+    each mutant whose signature could depend on the machine's load (see timing_warning)."""
     base = compact(sources[spec.name])
     mistakes = faults.catalogue()[spec.name] if mistakes is None else mistakes
     wall = spec.wall_seconds(reference_seconds)
@@ -60,6 +80,9 @@ def mistake_signatures(spec, sources, reference_seconds, mistakes=None, jobs=Non
         outcome = run_solution(spec, mistake.applied_to(base), sources, wall, cases)
         if outcome.define_error():
             raise RuntimeError(f"mistake {mistake.id!r} of {spec.name} could not be defined: {outcome.define_error()}")
+        warning = timing_warning(spec.name, mistake.id, outcome.seconds, outcome.timed_out, wall)
+        if warning and report:
+            report(warning)
         return mistake.id, faults.signature(case_ids, outcome.cases(), spec.printed)
 
     with ThreadPoolExecutor(jobs or os.cpu_count() or 1) as pool:
@@ -87,7 +110,7 @@ def generate(directory=REFERENCES_DIR, names=None, report=print):
         (directory / f"{name}.json").write_text(json.dumps(document, indent=1) + "\n")
         timing[name] = round(seconds, 3)
         report(f"{name}: {len(observed)} cases, reference ran {seconds:.2f} s")
-        signatures = mistake_signatures(spec, sources, seconds)
+        signatures = mistake_signatures(spec, sources, seconds, report=report)
         stored_faults[name] = {
             "fingerprint": faults_fingerprint(spec, cases_and_solution),
             "signatures": {mistake_id: wire.encode(s) for mistake_id, s in signatures.items()},

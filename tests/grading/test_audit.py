@@ -1,6 +1,7 @@
 """`python -m autograder audit`: every catalogued mistake caught and named first, every correct
 version at full marks; and it fails, naming the problem, when any of that stops being true."""
 
+import re
 import subprocess
 import sys
 
@@ -80,3 +81,26 @@ def test_does_a_mistake_that_no_longer_applies_say_which():
     reference = "def clip(gradients, maxValue):\n    return gradients"
     with pytest.raises(faults.MistakeDoesNotApply, match="'result-discarded'"):
         faults.catalogue()["clip"][0].applied_to(reference)
+
+
+def test_do_the_references_name_mutants_whose_signature_depends_on_the_machines_load():
+    """A mutant that runs out of time, or comes near its limit, is named when signatures are made
+    (with clip's time limit cut to 11 s: a 1 s floor plus the 10 s every run gets)."""
+    import dataclasses
+
+    spec = dataclasses.replace(SPECS["clip"], floor_seconds=1.0)
+    slow = faults.mistake(
+        "slow", "sleeps", ("    return gradients", "    __import__('time').sleep(1.4)\n    return gradients")
+    )
+    endless = faults.mistake("endless", "never returns", ("    return gradients", "    while True:\n        pass"))
+    quick = faults.mistake("quick", "returns a new dictionary", ("    return gradients", "    return dict(gradients)"))
+    said = []
+    signatures = mistake_signatures(
+        spec, graded_cell_sources(), 0.0, (slow, endless, quick), jobs=3, report=said.append
+    )
+    assert set(signatures) == {"slow", "endless", "quick"}
+    assert all(s == {"missing": True} for s in signatures["endless"].values())
+    assert len(said) == 2
+    took = [re.search(r"'slow' took (\d+) s of its 11 s", line) for line in said]
+    assert any(found and 7 <= int(found[1]) <= 11 for found in took)  # 1.4 s on each of 5 cases, and the start
+    assert any("'endless' ran out of its 11 s" in line for line in said)
