@@ -24,9 +24,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import public_tests  # noqa: E402  (beside this file)
-from assignment import EXERCISES, locate  # noqa: E402  (beside this file: the grader reads it too)
-
 import utils  # noqa: E402
+from assignment import EXERCISES, locate  # noqa: E402  (beside this file: the grader reads it too)
 
 GRADED = {name: (exercise.marker, exercise.signature) for name, exercise in EXERCISES.items()}
 POINTS = {name: exercise.points for name, exercise in EXERCISES.items()}  # of 100

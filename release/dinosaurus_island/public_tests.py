@@ -18,6 +18,7 @@ import textwrap
 import traceback
 
 import numpy as np
+
 from assignment import EXERCISES, VISIBLE_INPUTS
 
 GREEN, RED, RESET = "\033[92m", "\033[91m", "\033[0m"
