@@ -60,8 +60,8 @@ class FunctionAudit:
 
 def audit_function(grader, spec, jobs):
     base = compact(graded_cell_sources()[spec.name])
-    case_ids = [case.id for case in spec.cases()]
-    reference = faults.signature(case_ids, grader.expected.cases[spec.name], spec.printed)
+    case_ids = [case.id for case in grader.cases[spec.name]]
+    solution_signature = faults.signature(case_ids, grader.expected.cases[spec.name], spec.printed)
     stored = grader.expected.signatures[spec.name]
     mistakes = grader.mistakes[spec.name]
     correct = [("the instructor's", factory.solution(spec.name))]
@@ -82,7 +82,7 @@ def audit_function(grader, spec, jobs):
                 mistake.explanation,
                 outcome.max_score - outcome.score,
                 bool(failed) and failed[0] == mistake.explanation and outcome.diagnosis == mistake.explanation,
-                faults.differing_cases(stored[mistake.id], reference),
+                faults.differing_cases(stored[mistake.id], solution_signature),
                 failed[0] if failed else "",
             )
         )

@@ -85,10 +85,12 @@ def vocabulary(symbols=ALPHABET, insertion_order=None):
     return char_to_ix, ix_to_char
 
 
-def random_parameters(n_a, n_x, n_y, seed, scale=1.0):
+def random_parameters(n_a, n_x, n_y, seed=None, scale=1.0):
     """Wax, Waa, Wya, b, by with the shapes of utils' initialize_parameters(n_a, n_x, n_y), drawn in
-    that order after np.random.seed(seed) (as the visible tests draw theirs), times ``scale``."""
-    np.random.seed(seed)
+    that order (as the visible tests draw theirs) after np.random.seed(seed), or from numpy's
+    current state when no seed is given; times ``scale``."""
+    if seed is not None:
+        np.random.seed(seed)
     return {
         "Wax": np.random.randn(n_a, n_x) * scale,
         "Waa": np.random.randn(n_a, n_a) * scale,

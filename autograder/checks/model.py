@@ -65,25 +65,25 @@ def recorded(observed):
 
 
 def builds_x(student, expected):
-    mine, expected = recorded(student["small"]).get(0), recorded(expected["small"])[0]
+    mine, right = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
-    if mine["X"] == expected["X"]:
+    if mine["X"] == right["X"]:
         return None
-    if mine["X"] == expected["X"][1:]:
+    if mine["X"] == right["X"][1:]:
         return "the first X given to optimize lacks the leading None (the zero input that begins every name)."
-    if mine["X"][1:] == expected["X"][1:]:
+    if mine["X"][1:] == right["X"][1:]:
         return "the first X given to optimize has the right indices but does not start with None."
     return "the first X given to optimize is not [None] followed by the indices of a name's characters, in order."
 
 
 def builds_y(student, expected):
-    mine, expected = recorded(student["small"]).get(0), recorded(expected["small"])[0]
+    mine, right = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
-    if mine["Y"] == expected["Y"]:
+    if mine["Y"] == right["Y"]:
         return None
-    if mine["Y"] == expected["Y"][:-1]:
+    if mine["Y"] == right["Y"][:-1]:
         return "the first Y given to optimize lacks the final newline index."
     if mine["Y"] == mine["X"]:
         return "the first Y given to optimize is X itself, not X shifted by one."
@@ -91,9 +91,9 @@ def builds_y(student, expected):
 
 
 def cycles_through_names(student, expected):
-    mine, expected = recorded(student["small"]), recorded(expected["small"])
+    mine, right = recorded(student["small"]), recorded(expected["small"])
     names = SMALL_NAMES + 1  # with the empty last line
-    wrong = [i for i in expected if mine.get(i, {}).get("X") != expected[i]["X"]]
+    wrong = [i for i in right if mine.get(i, {}).get("X") != right[i]["X"]]
     if not wrong:
         return None
     if min(wrong) >= names - 1:
@@ -121,22 +121,22 @@ def carries_hidden_state(student, expected):
 
 
 def trains_on_any_data(student, expected):
-    mine, expected = unpack(student["small"]), unpack(expected["small"])
+    mine, right = unpack(student["small"]), unpack(expected["small"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
-    if same(mine, expected):
+    if same(mine, right):
         return None
-    which = [what for what, a, b in zip(("parameters", "last name"), mine, expected, strict=True) if not same(a, b)]
+    which = [what for what, a, b in zip(("parameters", "last name"), mine, right, strict=True) if not same(a, b)]
     return f"trained on another list of names with a smaller vocabulary, model returns other {' and '.join(which)}."
 
 
 def full_run(student, expected):
-    mine, expected = unpack(student["full"]), unpack(expected["full"])
+    mine, right = unpack(student["full"]), unpack(expected["full"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
-    if mine[1] != expected[1]:
-        return f"the 22,001-step run ends with {mine[1]!r}, not {expected[1]!r}."
-    if not same(mine[0], expected[0]):
+    if mine[1] != right[1]:
+        return f"the 22,001-step run ends with {mine[1]!r}, not {right[1]!r}."
+    if not same(mine[0], right[0]):
         return "the 22,001-step run ends with the right name, but the returned parameters are not the trained ones."
     return None
 
@@ -154,13 +154,10 @@ def printed_progress(text):
 
 
 def progress_matches(student, expected):
-    mine, expected = (
-        printed_progress(student["full"].stdout),
-        printed_progress(expected["full"].stdout),
-    )
-    if mine == expected:
+    mine, right = printed_progress(student["full"].stdout), printed_progress(expected["full"].stdout)
+    if mine == right:
         return None
-    for got, want in zip(mine, expected, strict=False):
+    for got, want in zip(mine, right, strict=False):
         if got != want:
             return (
                 f"the printed progress first differs at iteration {want[0]}: compare your output with the "

@@ -20,8 +20,7 @@ def visible_inputs():
     np.random.seed(VISIBLE["seed"])
     n_a, size = VISIBLE["n_a"], VISIBLE["vocab_size"]
     a_prev = np.random.randn(n_a, 1)
-    shapes = [("Wax", (n_a, size)), ("Waa", (n_a, n_a)), ("Wya", (size, n_a)), ("b", (n_a, 1)), ("by", (size, 1))]
-    parameters = {name: np.random.randn(*shape) for name, shape in shapes}
+    parameters = random_parameters(n_a, size, size)
     return list(VISIBLE["X"]), list(VISIBLE["Y"]), a_prev, parameters
 
 

@@ -18,6 +18,8 @@ from .expected import load_expected
 from .report import CheckResult, FunctionResult, SubmissionResult
 from .submission import read_submission, shown
 
+log = logging.getLogger(__name__)
+
 HINTS = {
     "NameError": (
         "A name the function uses is not defined when it runs on its own: a misspelt name, or a variable of "
@@ -54,9 +56,6 @@ def _pay_only_for_work(spec, results):
                 "passed, but a trivial answer passes it too: its points count once one of these passes: "
                 + "; ".join(central)
             )
-
-
-log = logging.getLogger(__name__)
 
 
 def all_failed(spec, feedback, seconds=0.0):
