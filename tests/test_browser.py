@@ -20,6 +20,7 @@ from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 except ImportError:  # the dev group pins it; this only guards a partial environment
     sync_playwright = None
@@ -132,14 +133,27 @@ def run_all(page):
     cell started (a kernel still connecting ignores it)."""
     dialogs = []
     for _ in range(3):
-        dialogs += accept_dialogs(page)
-        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
-        page.get_by_text("Run All Cells", exact=True).click()
+        click_past_dialogs(page, page.locator(".lm-MenuBar-itemLabel", has_text="Run").first, dialogs)
+        click_past_dialogs(page, page.get_by_text("Run All Cells", exact=True), dialogs)
         if wait_for(lambda: started(page), 30, None):
             break
     else:
         pytest.fail(f"Run All Cells never started a cell (dialogs accepted on the way: {dialogs})")
     wait_for(lambda: settled(page), SECONDS, "the notebook did not finish")
+
+
+def click_past_dialogs(page, target, dialogs, seconds=60):
+    """Click ``target``.  A Notebook dialog that opens in the meantime (it takes every click) is
+    accepted, its text added to ``dialogs``, and the click tried again, for up to ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        dialogs += accept_dialogs(page)
+        try:
+            target.click(timeout=5000)
+            return
+        except PlaywrightTimeout:
+            if time.monotonic() > deadline:
+                raise
 
 
 def accept_dialogs(page):
@@ -160,7 +174,7 @@ def run_cell(page, code):
     """Shift+Enter in the cell whose input contains ``code``; waits for its new execution count."""
     prompt = cell(page, code).locator(".jp-InputPrompt")
     before = prompt.inner_text()
-    cell(page, code).locator(".jp-InputArea-editor").click()
+    click_past_dialogs(page, cell(page, code).locator(".jp-InputArea-editor"), [])
     page.keyboard.press("Shift+Enter")
 
     def ran():
