@@ -20,7 +20,7 @@ from ..sandbox.inside import wire
 from ..solution import compact, graded_cell_sources
 
 
-def run_solution(spec, source, sources, wall_seconds, cases=None):
+def run_solution(spec, source, sources, cpu_seconds, cases=None):
     """Run ``source`` (a version of ``spec``'s function) on its cases, with the reference versions
     of the functions it calls; returns the sandbox's Outcome.  ``cases``: spec.cases(), when
     already built (they are drawn from numpy's global random state: build them in one thread)."""
@@ -30,12 +30,13 @@ def run_solution(spec, source, sources, wall_seconds, cases=None):
         "dependencies": {dep: compact(sources[dep]) for dep in spec.dependencies},
         "cases": [case.as_task() for case in cases or spec.cases()],
     }
-    return run_task(task, Limits(wall_seconds=wall_seconds))
+    return run_task(task, Limits(cpu_seconds=cpu_seconds))
 
 
 def compute(spec, sources):
-    """Run the reference solution of ``spec`` on its cases; returns ({case id: Observation}, seconds)."""
-    outcome = run_solution(spec, sources[spec.name], sources, wall_seconds=3600)
+    """Run the reference solution of ``spec`` on its cases; returns ({case id: Observation}, the
+    run's charged seconds: the measure its time limit is on, see sandbox/meter.py)."""
+    outcome = run_solution(spec, sources[spec.name], sources, cpu_seconds=3600)
     if outcome.define_error():
         raise RuntimeError(f"the reference {spec.name} could not be defined: {outcome.define_error()}")
     observed = outcome.cases()
@@ -44,24 +45,25 @@ def compute(spec, sources):
             raise RuntimeError(
                 f"the reference {spec.name} failed on case {case.id}: {observed.get(case.id)}\n{outcome.output[-2000:]}"
             )
-    return observed, sum(o.seconds for o in observed.values())
+    return observed, outcome.charged_seconds
 
 
 NEAR_THE_LIMIT = 0.5  # a mutant that needs more of its time limit may run out of it on a busy machine
 
 
-def timing_warning(function, mistake_id, seconds, timed_out, wall_seconds):
+def timing_warning(function, mistake_id, seconds, timed_out, cpu_seconds):
     """A line for the instructor when a mutant's signature depends on the machine's load, else None."""
     if timed_out:
         return (
-            f"{function}: mistake {mistake_id!r} ran out of its {wall_seconds:.0f} s and is stored as never "
+            f"{function}: mistake {mistake_id!r} ran out of its {cpu_seconds:.0f} s and is stored as never "
             "finishing: right for a loop that never ends; an edit that would finish, given time, should be "
             "made cheaper"
         )
-    if seconds > NEAR_THE_LIMIT * wall_seconds:
+    if seconds > NEAR_THE_LIMIT * cpu_seconds:
         return (
-            f"{function}: mistake {mistake_id!r} took {seconds:.0f} s of its {wall_seconds:.0f} s: on a busy "
-            "machine it may run out of time and no longer match its signature; make the edit cheaper"
+            f"{function}: mistake {mistake_id!r} took {seconds:.0f} s of its {cpu_seconds:.0f} s of CPU time: "
+            "the same code costs more CPU on a busier machine (shared caches), so it may run out of time there "
+            "and no longer match its signature; make the edit cheaper"
         )
     return None
 
@@ -72,15 +74,17 @@ def mistake_signatures(spec, sources, reference_seconds, mistakes=None, jobs=Non
     each mutant whose signature could depend on the machine's load (see timing_warning)."""
     base = compact(sources[spec.name])
     mistakes = faults.catalogue()[spec.name] if mistakes is None else mistakes
-    wall = spec.wall_seconds(reference_seconds)
+    limit = spec.cpu_seconds(reference_seconds)
     cases = spec.cases()
     case_ids = [case.id for case in cases]
 
     def run(mistake):
-        outcome = run_solution(spec, mistake.applied_to(base), sources, wall, cases)
+        outcome = run_solution(spec, mistake.applied_to(base), sources, limit, cases)
         if outcome.define_error():
             raise RuntimeError(f"mistake {mistake.id!r} of {spec.name} could not be defined: {outcome.define_error()}")
-        warning = timing_warning(spec.name, mistake.id, outcome.seconds, outcome.timed_out, wall)
+        if outcome.machine_busy:
+            raise RuntimeError(f"the machine was too busy to run mistake {mistake.id!r} of {spec.name}: run it again")
+        warning = timing_warning(spec.name, mistake.id, outcome.charged_seconds, outcome.timed_out, limit)
         if warning and report:
             report(warning)
         return mistake.id, faults.signature(case_ids, outcome.cases(), spec.printed)

@@ -59,12 +59,12 @@ class FunctionSpec:
     dependencies: tuple  # reference functions the graded one calls (injected, never itself)
     cases: Callable[[], list]  # builds the cases (deterministic)
     checks: tuple
-    floor_seconds: float = 20.0  # the least wall-clock time a run gets
+    floor_seconds: float = 20.0  # the least CPU time a run gets
     timeout_hint: str = ""  # the likeliest reason this function runs forever
     printed: Callable | None = None  # reads what the function prints, when that is graded
 
-    def wall_seconds(self, reference_seconds, time_scale=1.0):
-        """The wall-clock time one run gets, from how long the reference solution took."""
+    def cpu_seconds(self, reference_seconds, time_scale=1.0):
+        """The CPU time one run gets (sandbox/meter.py), from what the reference solution's run cost."""
         return max(self.floor_seconds, 4.0 * reference_seconds) * time_scale + 10.0
 
     def __post_init__(self):

@@ -12,7 +12,7 @@ import time
 
 from .. import faults
 from ..checks import SPECS
-from ..sandbox.host import DEFAULT_LIMITS, Limits, run_task
+from ..sandbox.host import Limits, default_limits, run_task
 from ..solution import compact, graded_cell_sources
 from .expected import load_expected
 from .report import CheckResult, FunctionResult, SubmissionResult
@@ -68,6 +68,11 @@ class SandboxUnavailable(RuntimeError):
     """The sandbox could not be set up: a fault of the grading machine, never the student's."""
 
 
+class MachineBusy(SandboxUnavailable):
+    """Other programs held the CPUs so long that a run still under its CPU limit was given up:
+    the submission is not graded (regrade it), never scored as a timeout."""
+
+
 STUDENT_TEXT = 160  # characters of the student's own exception message shown back to them
 ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
@@ -98,16 +103,16 @@ def error_feedback(name, error, limits):
 class Grader:
     """Grades submissions against the stored references.  One instance serves a whole batch."""
 
-    def __init__(self, time_scale=1.0, limits=DEFAULT_LIMITS):
+    def __init__(self, time_scale=1.0, limits=None):
         sources = graded_cell_sources()
         self.dependencies = {name: compact(source) for name, source in sources.items()}
         self.expected = load_expected()  # raises StaleReferences when they do not match the cases
         self.cases = {name: spec.cases() for name, spec in SPECS.items()}
         self.mistakes = faults.catalogue()
-        self.time_scale, self.limits = time_scale, limits
+        self.time_scale, self.limits = time_scale, limits or default_limits()
 
-    def wall_seconds(self, spec):
-        return spec.wall_seconds(self.expected.seconds.get(spec.name, 0.0), self.time_scale)
+    def cpu_seconds(self, spec):
+        return spec.cpu_seconds(self.expected.seconds.get(spec.name, 0.0), self.time_scale)
 
     def task(self, spec, source, own=None):
         """What one run gets: the graded cell, and either the reference versions of the functions
@@ -141,9 +146,16 @@ class Grader:
         start = time.perf_counter()
         if source is None:
             return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
-        limits = Limits(**{**self.limits.__dict__, "wall_seconds": self.wall_seconds(spec)})
+        limits = Limits(**{**self.limits.__dict__, "cpu_seconds": self.cpu_seconds(spec)})
         outcome = run_task(self.task(spec, source, own), limits)
-        if outcome.isolation() is None and not outcome.timed_out and outcome.define_error() is None:
+        if outcome.machine_busy:
+            raise MachineBusy(
+                f"the machine was too busy to grade {spec.name}: in {outcome.seconds:.0f} s its run got "
+                f"{outcome.cpu_seconds:.1f} s of CPU time, under its limit of {limits.cpu_seconds:.0f} s; regrade it "
+                "when the machine is less loaded"
+            )
+        stopped = outcome.timed_out or outcome.memory_exceeded
+        if outcome.isolation() is None and not stopped and outcome.define_error() is None:
             detail = outcome.output[-300:] or "no output"
             raise SandboxUnavailable(f"the sandbox never started (exit code {outcome.exit_code}): {detail}")
         problem = outcome.define_error()
@@ -210,9 +222,16 @@ class Grader:
     def _why_missing(self, spec, outcome, limits):
         if outcome.timed_out:
             return (
-                f"{spec.name} did not finish within {limits.wall_seconds:.0f} s: look for a loop that never "
+                f"{spec.name} did not finish within {limits.cpu_seconds:.0f} s of computing time (time spent "
+                "waiting for other programs does not count; time spent sleeping does): look for a loop that never "
                 "ends, or far more work than the exercise asks for. " + spec.timeout_hint
             ).strip()
+        if outcome.memory_exceeded:
+            return (
+                f"the processes running {spec.name} used more than {limits.memory_bytes / 1024**3:.2g} GB of memory "
+                "together, the most a run may use, and were stopped: look for arrays far larger than the "
+                "exercise needs, or a list that grows without end."
+            )
         if outcome.exit_code and outcome.exit_code < 0:
             return (
                 f"the process running {spec.name} was killed (signal {-outcome.exit_code}), most likely for "

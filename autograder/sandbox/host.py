@@ -3,22 +3,30 @@
 Each call of ``run_task`` makes a scratch folder and has the grader's process server
 (``forkserver.py``, started once, with numpy and utils' compiled kernels loaded) fork a
 supervisor (``runner.py``), which starts the student's process and drives it.  The task goes
-to the supervisor alone, never through the server.  What holds depends on the machine
-(``protections()`` says it in words, and the README's "Isolation" section in full):
+to the supervisor alone, never through the server.  What holds depends on the machine: the
+strongest rung it allows is chosen once (``isolation_mode()``; ``protections()`` says it in
+words, and the README's "Isolation" section in full):
 
-- **as root**: the student's process is process 1 of a new PID namespace, inside a root of
-  its own that holds only the interpreter, its libraries and the grader's runtime folder
-  (``jail.py``), with no network, a 64 MB scratch, a fresh unprivileged uid and
-  ``no_new_privs``, in cgroups that cap the whole run's memory, processes and CPU;
-- **without root**, where the kernel allows unprivileged user namespaces: the same
-  namespaces and root, but no cgroups and no separate uid;
-- **otherwise**: rlimits and the wall clock only.
+- **root** (root with CAP_SYS_ADMIN): the student's process is process 1 of a new PID
+  namespace, inside a root of its own that holds only the interpreter, its libraries and the
+  grader's runtime folder (``jail.py``), with no network, a 64 MB scratch, a fresh unprivileged
+  uid, in cgroups that cap the whole run's memory, processes and CPU;
+- **userns** (an ordinary user, where the kernel allows unprivileged user namespaces): the
+  same namespaces and root, but no cgroups and no separate uid;
+- **uid** (root without CAP_SYS_ADMIN: a container's root, as in Docker, Gradescope and most
+  Kubernetes pods): no namespaces; a fresh uid and gid, a private scratch folder, Landlock
+  confining reads to the same allowlist (where the kernel has it), the kill sweep by uid;
+- **none** (an ordinary user without user namespaces): Landlock where the kernel has it.
 
-Always: the reference functions the graded one calls run in the supervisor, never in the
-student's process (a task may instead give the student's own versions, ``own_dependencies``:
-see ``Grader.grade_function``); a wall-clock limit (everything the run started is killed when
-it ends); rlimits; bounded output; and every message from the student's side decoded with
-bounds.
+On every rung: no_new_privs, the seccomp filter (``seccomp.py``), rlimits, and the grader's
+watch over the run (``meter.py``): its limit is on the CPU time of all its processes, not on
+the clock, so a busy machine changes no grade; a run that the machine starved of CPU for many
+times its limit is "not graded, regrade it" (``Outcome.machine_busy``), never a timeout.  Where
+no cgroup caps memory, the same watch ends a run whose processes together pass the cap.  The
+reference functions the graded one calls run in the supervisor, never in the student's
+process (a task may instead give the student's own versions, ``own_dependencies``: see
+``Grader.grade_function``); output is bounded, and every message from the student's side is
+decoded with bounds.
 """
 
 import atexit
@@ -42,24 +50,27 @@ from pathlib import Path
 
 from ..paths import SOURCE_DIR
 from . import cgroups
-from .inside import refcall, wire
+from .inside import landlock, refcall, wire
 from .inside.forkserver import HOME_PREFIX
 from .messages import Observation, PhaseReport, StudentError
+from .meter import RunMeter, waiting_is_measured
 
 log = logging.getLogger(__name__)
 INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the sandbox
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
 KEEP_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES")
-LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py")  # all of inside/
+LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py", "landlock.py", "seccomp.py")
 DRAWS_RANDOM = ("sample",)  # reference functions that use numpy's global random state
 MAX_FEEDBACK_TEXT = 2000  # characters kept of any text the student's process sends
+POLL_SECONDS = 0.25  # how often the grader reads a run's cost while it runs
+BACKSTOP_FACTOR, BACKSTOP_EXTRA = 10.0, 30.0  # the wall clock's backstop: this many times the CPU limit, and more
 
 
 @dataclass(frozen=True)
 class Limits:
-    wall_seconds: float = 60.0
-    memory_bytes: int = 2 * 1024**3
+    cpu_seconds: float = 60.0  # CPU time of all the run's processes together (see meter.py)
+    memory_bytes: int = 2 * 1024**3  # resident memory of all the run's processes together
     file_bytes: int = 16 * 1024**2
     output_bytes: int = 256 * 1024  # what we keep of the process's own stdout/stderr
     stdout_per_case: int = 512 * 1024  # what the runner keeps of prints during one call
@@ -68,8 +79,64 @@ class Limits:
     processes: int = 64
     cpus: float = 1.0  # the CPU share of a whole run, where cgroups hold
 
+    def backstop_seconds(self):
+        """The wall-clock time after which a run that is still under its CPU limit is given up:
+        the machine gave it less than a tenth of a CPU (or, where the kernel does not report
+        waiting, the code may have been waiting for something)."""
+        return BACKSTOP_FACTOR * self.cpu_seconds + BACKSTOP_EXTRA
 
-DEFAULT_LIMITS = Limits()
+    def address_space_bytes(self):
+        """RLIMIT_AS of each process: address space is not memory (numpy and numba map far more
+        than they touch), so it is never below 2 GiB; the run's real cap is ``memory_bytes``."""
+        return max(self.memory_bytes, 2 * 1024**3)
+
+
+HEADROOM_BYTES = 256 * 1024**2  # kept free for the grader inside a container's memory limit
+LEAST_MEMORY_BYTES = 256 * 1024**2
+
+
+def container_memory_limit():
+    """The memory limit of the cgroup this process is in, and of every one above it (a Docker
+    or Gradescope container's limit, seen from inside), as (limit, in use) bytes; None if none."""
+    found = []
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # cgroup v2
+            base, names = Path("/sys/fs/cgroup"), ("memory.max", "memory.current")
+        elif "memory" in controllers.split(","):
+            base, names = Path("/sys/fs/cgroup/memory"), ("memory.limit_in_bytes", "memory.usage_in_bytes")
+        else:
+            continue
+        folder = base / path.lstrip("/")
+        while True:
+            try:
+                limit, used = ((folder / name).read_text().strip() for name in names)
+                if limit.isdigit() and int(limit) < 2**60:
+                    found.append((int(limit), int(used)))
+            except OSError:
+                pass
+            if folder == base:
+                break
+            folder = folder.parent
+    return min(found) if found else None
+
+
+@functools.cache
+def default_limits():
+    """Limits() fitted to this machine: inside a container whose memory limit would not hold a
+    run's 2 GiB next to the grader, the run gets what is free, less some headroom, so the
+    sandbox stops a memory hog and says so before the container's OOM killer ends the grader."""
+    container = container_memory_limit()
+    limits = Limits()
+    if container is None:
+        return limits
+    limit, used = container
+    room = max(LEAST_MEMORY_BYTES, limit - used - HEADROOM_BYTES)
+    return Limits(memory_bytes=min(limits.memory_bytes, room))
 
 
 @dataclass
@@ -80,8 +147,12 @@ class Outcome:
     output: str = ""  # the process's own stdout/stderr, truncated
     output_dropped: int = 0
     exit_code: int | None = None
-    timed_out: bool = False
-    seconds: float = 0.0
+    timed_out: bool = False  # the run used its CPU time (or slept it away): the student's doing
+    machine_busy: bool = False  # the wall clock's backstop ended a run still under its CPU limit
+    memory_exceeded: bool = False  # the run's processes together passed the memory cap (no cgroups)
+    seconds: float = 0.0  # wall clock
+    cpu_seconds: float = 0.0  # CPU time of all the run's processes
+    charged_seconds: float = 0.0  # what the limit is on: CPU time, and time neither computing nor waiting
     max_rss_mb: float = 0.0  # the peak resident memory of the run's process
     bad_lines: int = 0
     protocol_error: str | None = None  # the student's side broke the protocol (only its run fails)
@@ -106,14 +177,17 @@ def is_root():
 @functools.cache
 def user_namespaces():
     """Whether this kernel lets this user make a user and PID namespace (tried in a child)."""
-    if not hasattr(os, "fork"):
-        return False
+    from .inside import jail
+
+    return _can_in_a_child(lambda: jail.new_pid_namespace(as_root=False))
+
+
+def _can_in_a_child(attempt):
+    """Whether ``attempt()`` succeeds in a forked child (so nothing here changes)."""
     pid = os.fork()
     if pid == 0:
         try:
-            from .inside import jail
-
-            jail.new_pid_namespace(as_root=False)
+            attempt()
             os._exit(0)
         except BaseException:  # noqa: B036 -- any failure means no
             os._exit(1)
@@ -121,21 +195,53 @@ def user_namespaces():
     return os.waitstatus_to_exitcode(status) == 0
 
 
+def _new_namespaces_as_root():
+    from .inside import jail
+
+    jail.unshare(jail.CLONE_NEWPID | jail.CLONE_NEWNS | jail.CLONE_NEWNET, "new namespaces")
+
+
+def _become_another_user():
+    os.setgroups([])
+    os.setgid(UID_RANGE[0])
+    os.setuid(UID_RANGE[0])
+
+
+@functools.cache
 def isolation_mode():
-    """ "root", "userns" or "none": how the student's process can be locked in on this machine."""
+    """The strongest rung this machine allows: "root", "userns", "uid" or "none" (module docstring)."""
     if is_root():
-        return "root"
+        if _can_in_a_child(_new_namespaces_as_root):
+            return "root"
+        return "uid" if _can_in_a_child(_become_another_user) else "none"
     return "userns" if user_namespaces() else "none"
+
+
+@functools.cache
+def landlock_version():
+    """The kernel's Landlock ABI as this process may use it (0: none, or a filter refuses it)."""
+    return landlock.version()
 
 
 def protections():
     """What holds for the student's code on this machine, and what does not, in words."""
     mode = isolation_mode()
-    if mode == "none":
-        return [
-            "NOT isolated: no user namespaces and no root, so the student's code can read what this user "
-            "can read and reach the network; only rlimits and the wall clock hold"
-        ]
+    watch = "CPU-time limit and memory cap on all its processes (watched by the grader)"
+    if mode in ("uid", "none"):
+        confined = (
+            f"Landlock v{landlock_version()}: reads only the interpreter, its libraries and the runtime folder, "
+            "writes only its scratch folder, no TCP"
+            if landlock_version()
+            else f"NO Landlock on this kernel: it can read whatever {'any user' if mode == 'uid' else 'this user'} "
+            "can read (keep the course folder mode 700)"
+        )
+        first = (
+            "namespaces refused (root without CAP_SYS_ADMIN, as in a container): fresh uid and gid"
+            if mode == "uid"
+            else "NOT isolated from this user (no root, no user namespaces): same uid as the grader"
+        )
+        return [first, confined, "seccomp filter (no namespaces, mounts or network sockets)", "no_new_privs",
+                "private scratch folder (files up to 16 MB each)", watch]  # fmt: skip
     held = ["own PID namespace", "allowlist root (interpreter, libraries, runtime folder)", "no network"]
     if mode == "root":
         held += ["fresh uid"]
@@ -143,7 +249,7 @@ def protections():
         held.append(f"cgroups {groups}" if groups else "no cgroups (rlimits per process only)")
     else:
         held.append("no cgroups and no separate uid without root (rlimits per process only)")
-    return held
+    return [*held, "seccomp filter", watch]
 
 
 def allowlist():
@@ -321,11 +427,18 @@ def _start(mode, student, limits, uid, groups, child_ends):
     for attempt in range(2):
         server = fork_server()
         scratch = Path(tempfile.mkdtemp(prefix="run-", dir=server.home))
-        (scratch / "root").mkdir()
+        (scratch / "root").mkdir(mode=0o700)
+        if mode == "uid":  # the run's own uid may pass through the server's folder and this one, and owns its scratch
+            for folder in (server.home, scratch):
+                folder.chmod(0o711)
+            os.chown(scratch / "root", uid, uid)
         first = frame({"sandbox": sandbox_config(mode, limits, scratch / "root", uid, groups), "student": student})
-        home = SCRATCH_HOME if mode != "none" else str(scratch / "root")
+        namespaces = mode in ("root", "userns")
+        environment = clean_environment(SCRATCH_HOME if namespaces else str(scratch / "root"))
+        if not namespaces:
+            environment["TMPDIR"] = str(scratch / "root")
         try:
-            pid, reply = server.spawn(scratch / "root", clean_environment(home), *child_ends)
+            pid, reply = server.spawn(scratch / "root", environment, *child_ends)
             return pid, reply, scratch, first
         except OSError:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -348,18 +461,43 @@ def _drain(stream, keep, sink):
         sink["dropped"] += max(0, len(chunk) - max(room, 0))
 
 
-def kill_everything(supervisor, student):
-    """Kill the supervisor's process group and the student's process, which is process 1 of its
-    PID namespace where one could be made, so every process it started dies with it."""
+def kill_everything(supervisor, student, uid=None, meter=None):
+    """Kill every process of the run: the student's process (process 1 of its PID namespace,
+    where one could be made, so all it started dies with it), every process of the run's own
+    uid (the sweep by uid, run from a child that takes that uid), and the supervisor's tree,
+    whose orphans it adopted (``meter``), until none is left."""
+    if student:
+        _kill(student)
+    if uid is not None:
+        _kill_every_process_of(uid)
+    for _ in range(100):
+        living = meter.living_pids() if meter else []
+        for pid in living:
+            _kill(pid)
+        _kill(-supervisor)
+        if not living:
+            return
+
+
+def _kill(pid):
     try:
-        os.killpg(supervisor, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    if student:
+
+
+def _kill_every_process_of(uid):
+    """kill(-1) as ``uid``: every process of that uid, and nothing else, ends."""
+    pid = os.fork()
+    if pid == 0:
         try:
-            os.kill(student, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
 
 
 def _wait(reply, seconds):
@@ -379,24 +517,27 @@ def frame(value):
 
 def sandbox_config(mode, limits, root, uid, groups):
     return {
+        "mode": mode,
         "root": str(root),
-        "allowlist": allowlist() if mode != "none" else None,
+        "allowlist": allowlist(),
+        "landlock": landlock_version() > 0,
         "uid": uid,
         "cgroups": groups,
         "scratch_bytes": limits.scratch_bytes,
-        "memory_bytes": limits.memory_bytes,
-        "cpu_seconds": int(limits.wall_seconds) + 5,
+        "address_space_bytes": limits.address_space_bytes(),
+        "cpu_seconds": int(limits.cpu_seconds) + 5,  # each process's own RLIMIT_CPU; the run's is watched
         "file_bytes": limits.file_bytes,
         "processes": limits.processes,
         "result_bytes": limits.result_bytes,
     }
 
 
-def run_task(task, limits=DEFAULT_LIMITS):
+def run_task(task, limits=None):
     """Run ``task`` (see runner.py) in a fresh sandbox; returns an Outcome.  Never raises for
     anything the student's code does."""
+    limits = limits or default_limits()
     mode = isolation_mode()
-    uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if mode == "root" else None
+    uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if mode in ("root", "uid") else None
     groups = cgroups.create(limits.memory_bytes, limits.processes, limits.cpus) if mode == "root" else []
     student = {
         "function": task["function"],
@@ -432,10 +573,9 @@ def run_task(task, limits=DEFAULT_LIMITS):
         reader.start()
     writer = threading.Thread(target=_feed, args=(pipes["stdin"][1], first + second), daemon=True)
     writer.start()
-    ended = _wait(reply, limits.wall_seconds - (time.perf_counter() - start))
-    if ended is None:
-        outcome.timed_out = True
-    kill_everything(pid, results.get("student_pid"))
+    meter = RunMeter(pid, time.perf_counter())  # the process server's start (first run only) is not the run's
+    ended = _watch(reply, meter, limits, outcome, watch_memory=not groups)
+    kill_everything(pid, results.get("student_pid"), uid, meter)
     if ended is None:
         ended = _wait(reply, 10) or {"exit_code": None}
     reply.close()
@@ -445,6 +585,7 @@ def run_task(task, limits=DEFAULT_LIMITS):
         if not reader.is_alive():
             stream.close()
     outcome.seconds = time.perf_counter() - start
+    outcome.cpu_seconds = max(outcome.cpu_seconds, ended.get("cpu_seconds", 0.0))
     _clean_up(scratch, groups)
 
     outcome.exit_code = ended.get("exit_code")
@@ -452,9 +593,38 @@ def run_task(task, limits=DEFAULT_LIMITS):
     outcome.output = bytes(output.get("data", b"")).decode("utf-8", "replace")
     outcome.output_dropped = output.get("dropped", 0)
     _read_outcome(results["lines"], outcome, calls_from_student=bool(task.get("own_dependencies")))
-    log.debug("%s: ran %.2f s, exit code %s%s, %.0f MB at most", task["function"], outcome.seconds,
-              outcome.exit_code, ", timed out" if outcome.timed_out else "", outcome.max_rss_mb)  # fmt: skip
+    log.debug("%s: ran %.2f s (%.2f s CPU, %.2f s charged), exit code %s%s, %.0f MB at most", task["function"],
+              outcome.seconds, outcome.cpu_seconds, outcome.charged_seconds, outcome.exit_code,
+              ", timed out" if outcome.timed_out else "", outcome.max_rss_mb)  # fmt: skip
     return outcome
+
+
+def _watch(reply, meter, limits, outcome, watch_memory):
+    """Wait for the run to end while reading its cost; returns the server's end report, or None
+    when the run was stopped (``outcome`` says why: its CPU time, its memory, or the backstop)."""
+    measured = waiting_is_measured_here()
+    backstop = limits.backstop_seconds()
+    while True:
+        ended = _wait(reply, POLL_SECONDS)
+        usage = meter.sample()
+        charged = usage.charged if measured else usage.cpu
+        outcome.cpu_seconds, outcome.charged_seconds = usage.cpu, charged
+        if ended is not None:
+            return ended
+        if charged >= limits.cpu_seconds:
+            outcome.timed_out = True
+        elif watch_memory and usage.rss > limits.memory_bytes and meter.proportional_memory() > limits.memory_bytes:
+            outcome.memory_exceeded = True
+        elif usage.wall >= backstop:
+            outcome.machine_busy = True
+        else:
+            continue
+        return None
+
+
+@functools.cache
+def waiting_is_measured_here():
+    return waiting_is_measured()
 
 
 SCRATCH_HOME = "/sandbox"  # the student's home and working folder, inside its root (jail.SCRATCH)

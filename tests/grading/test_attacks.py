@@ -256,7 +256,7 @@ def observe_body(body, limits=None):
         "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}],
     }
-    return run_task(task, limits or Limits(wall_seconds=60)).cases().get("only")
+    return run_task(task, limits or Limits(cpu_seconds=60)).cases().get("only")
 
 
 def run_body(body, limits=None):
@@ -298,7 +298,7 @@ for folder in ("/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"):
 return written, refused
 """
     written, refused = run_body(body)
-    assert written <= sandbox.DEFAULT_LIMITS.scratch_bytes // 1024**2
+    assert written <= sandbox.default_limits().scratch_bytes // 1024**2
     assert refused == ["/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"]
 
 
@@ -324,7 +324,7 @@ for _ in range(4):
 time.sleep(3)
 return sum(len(os.read(fd, 1)) for fd in ready)
 """
-    observed = observe_body(body, Limits(wall_seconds=60, memory_bytes=512 * 1024**2))
+    observed = observe_body(body, Limits(cpu_seconds=60, memory_bytes=512 * 1024**2))
     assert observed is None or not observed.ok or observed.result < 4
 
 

@@ -227,9 +227,9 @@ def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tm
     submission is listed for regrading, gets no score in any report, and the exit status says so."""
     from autograder import cli
     from autograder.grade.grading import Grader
-    from autograder.sandbox.host import DEFAULT_LIMITS, Limits
+    from autograder.sandbox.host import Limits, default_limits
 
-    broken = Limits(**{**DEFAULT_LIMITS.__dict__, "scratch_bytes": -1})
+    broken = Limits(**{**default_limits().__dict__, "scratch_bytes": -1})
     monkeypatch.setattr(batch, "Grader", lambda: Grader(limits=broken))
     out = tmp_path / "out"
     status = cli.main(["grade", str(submitted), "--json", str(out / "g.json"), "--csv", str(out / "g.csv"),

@@ -17,7 +17,7 @@ from autograder.sandbox.host import Limits, is_root, run_task
 needs_root = pytest.mark.skipif(not is_root(), reason="filesystem and network isolation need root")
 
 
-SHORT = Limits(wall_seconds=30)
+SHORT = Limits(cpu_seconds=30)
 
 
 def run(body, limits=SHORT, cases=None):
@@ -115,7 +115,7 @@ def test_does_it_run_as_an_unprivileged_user():
 
 def test_is_an_endless_loop_stopped_at_the_wall_clock_limit():
     start = time.perf_counter()
-    outcome = run("while True:\n    pass", limits=Limits(wall_seconds=3))
+    outcome = run("while True:\n    pass", limits=Limits(cpu_seconds=3))
     assert outcome.timed_out and "only" not in outcome.cases()
     assert time.perf_counter() - start < 15
 
@@ -155,7 +155,7 @@ def test_is_os_exit_at_the_top_of_a_cell_a_stopped_process():
         "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}],
     }
-    outcome = run_task(task, Limits(wall_seconds=20))
+    outcome = run_task(task, Limits(cpu_seconds=20))
     assert outcome.exit_code == 7 and outcome.cases() == {}
 
 
@@ -166,7 +166,7 @@ def test_is_a_syntax_error_reported_with_its_line():
         "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}],
     }
-    problem = run_task(task, Limits(wall_seconds=20)).define_error()
+    problem = run_task(task, Limits(cpu_seconds=20)).define_error()
     assert problem.error.type == "SyntaxError"
 
 
@@ -305,12 +305,12 @@ import os, sys
 from autograder.sandbox import host as sandbox
 task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "dependencies": {},
         "cases": [{"id": "only", "args": [], "kwargs": {}}]}
-assert sandbox.run_task(task, sandbox.Limits(wall_seconds=30)).cases()["only"].ok
+assert sandbox.run_task(task, sandbox.Limits(cpu_seconds=30)).cases()["only"].ok
 server = sandbox.fork_server()
 print(server.process.pid, server.home, flush=True)
 task["student_source"] = "import time\\ndef f():\\n    time.sleep(30)\\n"
 import threading
-threading.Thread(target=sandbox.run_task, args=(task, sandbox.Limits(wall_seconds=30)), daemon=True).start()
+threading.Thread(target=sandbox.run_task, args=(task, sandbox.Limits(cpu_seconds=30)), daemon=True).start()
 import time
 for _ in range(500):
     if any(server.home.glob("run-*")):  # the run's scratch folder, under the server's

@@ -14,7 +14,8 @@ Started as ``python -I forkserver.py CONTROL_FD HOME``.  Protocol, on the SOCK_S
 CONTROL_FD: each request is one JSON message
 ``{"cwd": …, "env": {…}}`` carrying four descriptors (a reply socket, and the child's stdin,
 stdout/stderr and result channel).  The server answers on the reply socket with
-``{"pid": …}``, and when the child has ended with ``{"exit_code": …, "max_rss_kb": …}``.
+``{"pid": …}``, and when the child has ended with ``{"exit_code": …, "max_rss_kb": …,
+"cpu_seconds": …}``.
 The server stops when the grader closes the control socket.
 """
 
@@ -68,6 +69,11 @@ def child(config, fds):
         runner.main(RESULT_FD)
         sys.stdout.flush()
         status = 0
+    except BaseException:  # noqa: B036 -- the supervisor's own failure: its traceback is the grader's clue
+        import traceback
+
+        traceback.print_exc()
+        sys.stderr.flush()
     finally:
         os._exit(status)
 
@@ -84,7 +90,11 @@ def reap(running):
         reply = running.pop(pid, None)
         if reply is None:
             continue
-        message = {"exit_code": os.waitstatus_to_exitcode(status), "max_rss_kb": usage.ru_maxrss}
+        message = {
+            "exit_code": os.waitstatus_to_exitcode(status),
+            "max_rss_kb": usage.ru_maxrss,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime,  # the supervisor's, and all it reaped
+        }
         try:
             reply.send(json.dumps(message).encode())
         except OSError:

@@ -13,7 +13,14 @@ it is process 1, so ending it ends every process it ever started.  ``enter`` the
    run's own processes, and a ``/dev`` with five harmless devices;
 4. ``pivot_root``s into it and detaches the host's tree, so nothing else of the host
    (``/home``, ``/root``, ``/srv``, the course, other submissions, host sockets) exists;
-5. sets rlimits, drops to a fresh uid (as root) and sets ``no_new_privs``.
+5. sets rlimits, drops to a fresh uid (as root) and sets ``no_new_privs``;
+6. installs the seccomp filter (``seccomp.py``): no new namespaces, mounts or network.
+
+Where namespaces are refused (the "uid" and "none" rungs of host.py: a container's root
+without CAP_SYS_ADMIN, an ordinary user without user namespaces), steps 2 to 4 give way to a
+private scratch folder as the working folder and Landlock (``landlock.py``), which confines
+the process to the same allowlist; the fresh uid, rlimits, no_new_privs and the filter hold
+as above.
 
 This is what bubblewrap does, done in the forked process because a new interpreter per run
 (bubblewrap must ``exec``) would cost more than most graded functions take.
@@ -25,13 +32,17 @@ import platform
 import resource
 import signal
 
+# Imported now, while the process may still read its library folder (a fresh uid may not).
+import landlock
+import seccomp
+
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 MOUNT_FLAGS = {"noexec": MS_NOEXEC, "noatime": 1024, "nodiratime": 2048, "relatime": 1 << 21}
-PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
+PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 DEVICES = ("null", "zero", "full", "random", "urandom")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
@@ -77,25 +88,34 @@ def new_pid_namespace(as_root):
         file.write(f"0 {gid} 1")
 
 
+def adopt_orphans():
+    """Make this process the reaper of its descendants' orphans (PR_SET_CHILD_SUBREAPER), so a
+    process the student's code double-forks stays in this process's tree, where the grader
+    counts its CPU time and memory and kills it when the run ends."""
+    _call(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "child subreaper")
+
+
 # ----------------------------------------------------------------------------
 # Run in the student's process, before any of its code
 # ----------------------------------------------------------------------------
 
 
 def enter(config):
-    """Lock this process in as described above; returns the list of protections that hold."""
+    """Lock this process in as its rung allows (``config["mode"]``, see host.py); returns the
+    list of protections that hold."""
     held = []
+    _first_to_go_when_memory_runs_out()
     for group in config.get("cgroups", []):  # before the host's /sys disappears
         with open(os.path.join(group, "cgroup.procs"), "w") as file:
             file.write("0")
     if config.get("cgroups"):
         held.append("cgroups")
-    if config.get("allowlist") is not None:
+    if config["mode"] in ("root", "userns"):
         unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS, "new mount and network namespaces")
         _build_root(config["root"], config["allowlist"], config["scratch_bytes"], config.get("uid"))
         held += ["pid namespace", "allowlist root", "fresh /proc", "no network", f"scratch {config['scratch_bytes']}"]
     else:
-        os.chdir(config["root"])
+        os.chdir(config["root"])  # the run's own scratch folder, mode 700
     _set_limits(config)
     held.append("rlimits")
     uid = config.get("uid")
@@ -104,10 +124,25 @@ def enter(config):
         os.setgid(uid)
         os.setuid(uid)
         held.append(f"uid {uid}")
-    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0:
-        held.append("no-new-privileges")
+    if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "no_new_privs")
+    held.append("no-new-privileges")
+    if config["mode"] in ("uid", "none") and config.get("landlock"):
+        held += landlock.restrict([*SYSTEM_PATHS, *SYSTEM_FILES, *config["allowlist"]], [config["root"]])
+    if seccomp.supported():
+        seccomp.install()
+        held.append("seccomp")
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
     return held
+
+
+def _first_to_go_when_memory_runs_out():
+    """When a container runs out of memory, its OOM killer ends this process, not the grader."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as file:
+            file.write("1000")
+    except OSError:
+        pass
 
 
 def _build_root(root, allowlist, scratch_bytes, uid):
@@ -185,7 +220,7 @@ def _limit(which, value):
 
 
 def _set_limits(config):
-    _limit(resource.RLIMIT_AS, config.get("memory_bytes"))
+    _limit(resource.RLIMIT_AS, config.get("address_space_bytes"))
     _limit(resource.RLIMIT_CPU, config.get("cpu_seconds"))
     _limit(resource.RLIMIT_FSIZE, config.get("file_bytes"))
     _limit(resource.RLIMIT_NOFILE, 256)

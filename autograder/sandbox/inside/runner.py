@@ -106,8 +106,9 @@ def student_process(channel, config, arena_buffer):
         channel = __import__("socket").socket(fileno=3)
         try:
             held = jail.enter(config)
-        except OSError as error:
-            refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": False, "error": str(error)}).encode())
+        except Exception as error:  # the machine refused a step: the grader says so, never the student's fault
+            problem = f"{type(error).__name__}: {error}"
+            refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": False, "error": problem}).encode())
             return
         refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": True, "held": held}).encode())
         student = wire.loads(refcall.recv_frame(channel).decode())
@@ -338,9 +339,10 @@ def main(result_fd):
     emit = Reporter(result_fd, wire)
     arena_buffer = refcall.new_arena()
     mine, theirs = refcall.channel_pair()
+    jail.adopt_orphans()  # what the student's process leaves running stays below this one, to be counted and killed
     try:
-        if config.get("allowlist") is not None:
-            jail.new_pid_namespace(as_root=config.get("uid") is not None)
+        if config["mode"] in ("root", "userns"):
+            jail.new_pid_namespace(as_root=config["mode"] == "root")
     except OSError as error:
         emit({"phase": "isolate", "ok": False, "error": {"type": "OSError", "message": str(error)}})
         return

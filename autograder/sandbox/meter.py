@@ -1,0 +1,145 @@
+"""What a sandboxed run costs while it runs: CPU time, time spent waiting for a CPU, memory.
+
+A run's time limit is on the CPU its processes use, not on the clock, so that the same
+notebook gets the same grade on a quiet machine and on one shared with other work.  The run's
+processes are the supervisor and everything below it: the supervisor is the reaper of every
+orphan of the run (``jail.adopt_orphans``), so the tree read from ``/proc`` holds them all,
+whatever the rung of isolation.  For each process the kernel gives
+
+- ``utime + stime`` (``/proc/PID/stat``): its own CPU time, and ``cutime + cstime``: the CPU
+  time of the children it has reaped, so a process that lived between two readings still counts;
+- ``run_delay`` (``/proc/PID/schedstat``): the time it was ready to run but waited while other
+  programs held the CPUs — the part of the wall clock that is the machine's business, not the run's.
+
+``charged = max(cpu, wall - waited)`` is what a run pays: CPU time, and time spent neither
+computing nor waiting for a CPU (sleeping, blocked) counts too, so ``time.sleep`` cannot outlast
+the limit.  On a quiet machine it is about the wall clock; on a busy one it is what the wall
+clock would have been on a quiet one.
+"""
+
+import os
+import time
+from dataclasses import dataclass
+
+TICK = 1.0 / os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+@dataclass(frozen=True)
+class Usage:
+    wall: float  # seconds since the run started
+    cpu: float  # seconds of CPU used by the run's processes, reaped ones included
+    waited: float  # seconds they were ready to run and waited for a CPU
+    rss: int  # bytes resident now, all the run's processes together
+    processes: int  # how many are alive
+
+    @property
+    def charged(self):
+        return max(self.cpu, self.wall - self.waited)
+
+
+def _stat(pid):
+    """(parent pid, start time, own CPU ticks, reaped children's CPU ticks, resident pages,
+    whether it has ended but is not yet reaped) or None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as file:
+            data = file.read()
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2 :].split()  # after the command name, which may hold anything
+    # fields[0] is stat's 3rd field (the state): the parent is the 4th, utime..cstime the 14th-17th,
+    # the start time the 22nd, the resident pages the 24th
+    own, reaped = int(fields[11]) + int(fields[12]), int(fields[13]) + int(fields[14])
+    return int(fields[1]), int(fields[19]), own, reaped, int(fields[21]), fields[0] in (b"Z", b"X")
+
+
+def _proportional_bytes(pid):
+    """The process's share of the memory it uses (Pss: a page shared by n processes counts 1/n)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as file:
+            for line in file:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    return 0
+
+
+def _waited(pid):
+    """Nanoseconds ``pid`` spent on a run queue, waiting for a CPU (0 where the kernel does not say)."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as file:
+            return int(file.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def waiting_is_measured():
+    """Whether this kernel reports run-queue delays (CONFIG_SCHED_INFO): without them a run's
+    charged time is its CPU time only, and waiting cannot be told apart from sleeping."""
+    start = time.process_time()
+    while time.process_time() - start < 0.002:
+        pass
+    try:
+        with open("/proc/self/schedstat", "rb") as file:
+            return int(file.read().split()[0]) > 0
+    except (OSError, IndexError, ValueError):
+        return False
+
+
+class RunMeter:
+    """Reads the cost of the process tree below ``root`` (the run's supervisor)."""
+
+    def __init__(self, root, start):
+        self.root, self.start = root, start
+        self.living = {}  # (pid, start time) -> (own ticks, children's ticks, waited ns, parent pid)
+        self.gone_cpu = 0  # ticks of processes that ended and were reaped outside the tree
+        self.gone_waited = 0
+
+    def members(self):
+        """{(pid, start time): (parent, own ticks, children's ticks, rss pages, ended)} of the tree below root."""
+        table = {}
+        for name in os.listdir("/proc"):
+            if name.isdigit():
+                stat = _stat(int(name))
+                if stat is not None:
+                    table[int(name)] = stat
+        by_parent = {}
+        for pid, stat in table.items():
+            by_parent.setdefault(stat[0], []).append(pid)
+        tree, wanted = {}, [self.root]
+        while wanted:
+            pid = wanted.pop()
+            if pid in table:
+                parent, started, *rest = table[pid]
+                tree[(pid, started)] = (parent, *rest)
+                wanted += by_parent.get(pid, ())
+        return tree
+
+    def sample(self):
+        tree = self.members()
+        alive_pids = {pid for pid, _ in tree}
+        for key, (own, reaped, waited, parent) in list(self.living.items()):
+            if key not in tree:  # ended and reaped: by a process of the tree (its CPU is now in
+                del self.living[key]  # that one's children's ticks) or from outside (counted here)
+                self.gone_waited += waited
+                if parent not in alive_pids:
+                    self.gone_cpu += own + reaped
+        cpu, waited_ns, rss = self.gone_cpu, self.gone_waited, 0
+        for key, (parent, own, reaped, pages, _ended) in tree.items():
+            waited = max(_waited(key[0]), self.living.get(key, (0, 0, 0, 0))[2])
+            self.living[key] = (own, reaped, waited, parent)
+            cpu += own + reaped
+            waited_ns += waited
+            rss += pages
+        return Usage(time.perf_counter() - self.start, cpu * TICK, waited_ns / 1e9, rss * PAGE, len(tree))
+
+    def living_pids(self):
+        """The pids of the tree's processes that have not ended (the root's included)."""
+        return [pid for (pid, _), stat in self.members().items() if not stat[-1]]
+
+    def proportional_memory(self):
+        """Bytes of memory the tree uses, each shared page divided among its users (read only
+        when the cheaper sum of resident sizes, which counts a shared page in every process,
+        is over the cap: the run's processes share numpy's pages with the process server)."""
+        return sum(_proportional_bytes(pid) for pid in self.living_pids())
