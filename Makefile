@@ -20,9 +20,9 @@ demo: $(STAMP)
 # What some tests need from the system: Chromium (the browser test), QEMU and debootstrap (the
 # arm64 check).  Installed with apt-get when we are root on Debian/Ubuntu and they are missing;
 # elsewhere those tests skip, each with a one-line reason.
-SYSTEM_PACKAGES := chromium qemu-user-static debootstrap
+SYSTEM_PACKAGES := chromium qemu-user-static debootstrap libcap2-bin
 system-packages:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v qemu-aarch64-static && command -v debootstrap; } >/dev/null; then \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v qemu-aarch64-static && command -v debootstrap && command -v capsh; } >/dev/null; then \
 		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; } || \

@@ -5,6 +5,7 @@ mistakes are small, named edits of them, each asserted to change the source.
 """
 
 import json
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -73,3 +74,61 @@ for folder, subfolders, files in os.walk("/"):
             keep.append(name)
     subfolders[:] = [s for s in subfolders if s in keep]
 """
+
+
+def stolen_model(places, walk_the_disk=False):
+    """An attack: a model that trains nothing and returns the stored answer for whichever case it
+    is given, read from the first of ``places`` (glob patterns of a references/model.json) it can
+    read; ``walk_the_disk``: failing those, every top folder but the system's is searched."""
+    return textwrap.dedent(
+        f"""
+        import base64, glob, json, os
+        import numpy as np
+
+        def load(value):
+            if isinstance(value, dict):
+                [(tag, body)] = value.items()
+                if tag == "__array__":
+                    raw = np.frombuffer(base64.b64decode(body[2]), dtype="<f8")
+                    return raw.reshape(body[1]).copy()
+                if tag == "__dict__":
+                    return {{load(k): load(v) for k, v in body}}
+                if tag in ("__list__", "__tuple__"):
+                    items = [load(v) for v in body]
+                    return tuple(items) if tag == "__tuple__" else items
+                if tag == "__float__":
+                    return float.fromhex(body)
+                if tag == "__int__":
+                    return int(body)
+            return value
+
+        def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7,
+                  vocab_size=27, verbose=False):
+            found = []
+            for place in {list(places)!r}:
+                try:
+                    found = found or glob.glob(place)
+                except OSError:
+                    pass
+            if {walk_the_disk!r}:  # every top folder but the system's (which the walk test compares with the host's)
+                try:
+                    tops = sorted(set(os.listdir("/")) - {{"usr", "proc", "sys", "dev", "lib", "lib64"}})
+                except OSError:
+                    tops = []
+                for top in tops:
+                    found = found or glob.glob(f"/{{top}}/**/references/model.json", recursive=True)
+            for path in found:
+                try:
+                    cases = json.load(open(path))["cases"]
+                    break
+                except OSError:
+                    continue
+            else:
+                return None
+            case = "full" if len(data_x) > 100 else "small"
+            answer = load(cases[case])
+            for line in answer["stdout"].splitlines():
+                print(line)
+            return answer["result"]
+        """
+    )

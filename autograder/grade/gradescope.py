@@ -30,14 +30,34 @@ MAX_LISTED = 10  # names listed when an upload holds several notebooks
 
 SETUP_SH = """\
 #!/usr/bin/env bash
-# Run once by Gradescope (as root) to build the autograder's image.  Choose a base image with
-# Python 3.11 or newer (Ubuntu 24.04 has 3.12).
+# Run once by Gradescope (as root) to build the autograder's image, on any Ubuntu base image it
+# offers (22.04's Python is 3.10: the grader then installs 3.11 beside it, from Ubuntu's own
+# universe, or else from the deadsnakes PPA) or on Debian.  AUTOGRADER_ROOT lets a test build
+# the image somewhere other than /autograder, AUTOGRADER_SYSTEM_PYTHON stand in for python3.
 set -euo pipefail
+root="${AUTOGRADER_ROOT:-/autograder}"
+export DEBIAN_FRONTEND=noninteractive
+new_enough() { "$1" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; }
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv
-python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "the grader needs Python 3.11+")'
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install --no-cache-dir -r /autograder/source/requirements.txt
+apt-get install -y --no-install-recommends python3 python3-venv ca-certificates
+python="${AUTOGRADER_SYSTEM_PYTHON:-python3}"
+if ! new_enough "$python"; then
+    echo "python3 is older than 3.11: installing python3.11 beside it"
+    if ! apt-get install -y --no-install-recommends python3.11 python3.11-venv; then
+        apt-get install -y --no-install-recommends software-properties-common
+        add-apt-repository -y ppa:deadsnakes/ppa
+        apt-get update
+        apt-get install -y --no-install-recommends python3.11 python3.11-venv
+    fi
+    python=python3.11
+fi
+new_enough "$python" || { echo "no Python 3.11 or newer could be installed" >&2; exit 1; }
+"$python" -m venv "$root/venv"
+"$root/venv/bin/pip" install --no-cache-dir -r "$root/source/requirements.txt"
+# The answer key (references, solution notebook, checks) is for root only: the student's code
+# runs under another uid, and Landlock, where the kernel has it, confines it further.
+chmod -R go-rwx "$root/source"
+chmod 755 "$root"
 """
 
 RUN_AUTOGRADER = f"""\
@@ -135,6 +155,7 @@ def find_upload(folder):
 
 def run(root=ROOT):
     """Grade the upload in ``root``/submission into ``root``/results/results.json."""
+    from ..sandbox.host import protections
     from .cluster import course_fingerprint
     from .grading import Grader
 
@@ -151,7 +172,10 @@ def run(root=ROOT):
     except Exception as error:  # the grader's fault: Gradescope shows an error that staff can rerun
         print(f"the autograder failed on this submission ({type(error).__name__}: {error})", file=sys.stderr)
         return 1
-    graded = json.loads(to_gradescope(result))
+    if not result.graded:  # the machine, not the student: an autograder error that staff can rerun
+        print(f"not graded (rerun it): {result.errors[-1]}", file=sys.stderr)
+        return 1
+    graded = json.loads(to_gradescope(result, preamble="Your code ran in a sandbox: " + "; ".join(protections())))
     graded["extra_data"] = fingerprint
     write_atomically(results, json.dumps(graded, indent=2) + "\n")
     return 0

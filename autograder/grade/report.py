@@ -164,23 +164,35 @@ def foreign_reports(*paths):
     return [path for path in paths if path and Path(path).exists() and not written_by_us(path)]
 
 
-def to_gradescope(result):
-    """Gradescope's results.json for one submission: a test per check, feedback as output."""
+def to_gradescope(result, preamble=""):
+    """Gradescope's results.json for one submission: a test per check, feedback as plain text.
+    A check is "passed" only when it pays its points: one that passed but pays nothing (see
+    grading._pay_only_for_work) is shown as failed, with its feedback saying why."""
     tests = []
     for function in result.functions.values():
         for check in function.checks:
+            paid = check.passed and check.points >= check.max_points
             tests.append(
                 {
                     "name": f"{function.name}: {check.name}",
                     "score": check.points,
                     "max_score": check.max_points,
-                    "status": "passed" if check.passed else "failed",
+                    "status": "passed" if paid else "failed",
                     "output": check.feedback,
+                    "output_format": "text",
                     "visibility": "visible",
                 }
             )
-    output = "\n".join(result.errors) if result.errors else ""
-    return json.dumps({"score": result.score, "output": output, "tests": tests}, indent=2) + "\n"
+    output = "\n".join(filter(None, [preamble, *result.errors]))
+    document = {
+        "score": result.score,
+        "execution_time": round(sum(f.seconds for f in result.functions.values())),
+        "output": output,
+        "output_format": "text",
+        "test_output_format": "text",
+        "tests": tests,
+    }
+    return json.dumps(document, indent=2) + "\n"
 
 
 def folder_name(student):

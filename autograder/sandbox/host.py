@@ -64,6 +64,7 @@ LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py
 DRAWS_RANDOM = ("sample",)  # reference functions that use numpy's global random state
 MAX_FEEDBACK_TEXT = 2000  # characters kept of any text the student's process sends
 POLL_SECONDS = 0.25  # how often the grader reads a run's cost while it runs
+MAPPED_BEFORE_STUDENT_CODE = 384 * 1024**2
 BACKSTOP_FACTOR, BACKSTOP_EXTRA = 10.0, 30.0  # the wall clock's backstop: this many times the CPU limit, and more
 
 
@@ -86,9 +87,11 @@ class Limits:
         return BACKSTOP_FACTOR * self.cpu_seconds + BACKSTOP_EXTRA
 
     def address_space_bytes(self):
-        """RLIMIT_AS of each process: address space is not memory (numpy and numba map far more
-        than they touch), so it is never below 2 GiB; the run's real cap is ``memory_bytes``."""
-        return max(self.memory_bytes, 2 * 1024**3)
+        """RLIMIT_AS of each process: the memory cap on top of what the process has mapped before
+        the student's code runs (326 MB measured: the interpreter, numpy, utils' compiled
+        kernels), so a single allocation past the cap fails at once with a MemoryError, before
+        the grader's watch (or a container's OOM killer) would have to step in."""
+        return self.memory_bytes + MAPPED_BEFORE_STUDENT_CODE
 
 
 HEADROOM_BYTES = 256 * 1024**2  # kept free for the grader inside a container's memory limit

@@ -68,53 +68,10 @@ def assert_contained(result, function, grader=None):
         assert honest.score == SPECS[function].points, [c.feedback for c in honest.checks if not c.passed]
 
 
-def stolen_model(references):
-    """A model that trains nothing and returns the stored answer for whichever case it is given."""
-    return textwrap.dedent(
-        f"""
-        import base64, glob, json, os
-        import numpy as np
-
-        def load(value):
-            if isinstance(value, dict):
-                [(tag, body)] = value.items()
-                if tag == "__array__":
-                    raw = np.frombuffer(base64.b64decode(body[2]), dtype="<f8")
-                    return raw.reshape(body[1]).copy()
-                if tag == "__dict__":
-                    return {{load(k): load(v) for k, v in body}}
-                if tag in ("__list__", "__tuple__"):
-                    items = [load(v) for v in body]
-                    return tuple(items) if tag == "__tuple__" else items
-                if tag == "__float__":
-                    return float.fromhex(body)
-                if tag == "__int__":
-                    return int(body)
-            return value
-
-        def model(data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7,
-                  vocab_size=27, verbose=False):
-            # The planted copy first; failing that, every top folder but the system's (whose
-            # contents the walk test compares with the host's).
-            found = glob.glob({str(references)!r} + "/model.json")
-            for top in sorted(set(os.listdir("/")) - {{"usr", "proc", "sys", "dev", "lib", "lib64"}}):
-                found = found or glob.glob(f"/{{top}}/**/references/model.json", recursive=True)
-            if not found:
-                return None
-            cases = json.load(open(found[0]))["cases"]
-            case = "full" if len(data_x) > 100 else "small"
-            answer = load(cases[case])
-            for line in answer["stdout"].splitlines():
-                print(line)
-            return answer["result"]
-        """
-    )
-
-
 @isolated
 def test_cannot_read_a_copy_of_the_answer_key_elsewhere_on_the_machine(grader, tmp_path, planted_course):
     references = planted_course / "autograder" / "references"
-    source = stolen_model(references)
+    source = factory.stolen_model([str(references) + "/model.json"], walk_the_disk=True)
     # Outside the sandbox the attack works: the stolen answer is the right one.
     namespace = {}
     exec(source, namespace)

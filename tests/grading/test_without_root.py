@@ -8,20 +8,19 @@ through a tmpfs of mode 755).  Nothing of the host is changed.
 
 import json
 import os
-import shlex
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pytest
+import worlds
 
 from autograder.build import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK
 from autograder.sandbox import host as sandbox
 
-NOBODY = 65534
+NOBODY = worlds.NOBODY
 pytestmark = pytest.mark.skipif(
     not sandbox.is_root() or not shutil.which("setpriv") or not shutil.which("unshare"),
     reason="needs root (to become nobody in a private mount namespace) and util-linux",
@@ -67,38 +66,10 @@ print(json.dumps({"mode": sandbox.isolation_mode(), "walk": walk, "escape": esca
 """
 
 
-def reachable_by_others(path):
-    """The topmost folder above ``path`` that other users cannot enter, and its child on the way."""
-    parts = Path(path).resolve().parts
-    for depth in range(1, len(parts)):
-        folder = Path(*parts[:depth])
-        if not os.stat(folder).st_mode & 0o001:
-            return folder, parts[depth]
-    return None
-
-
 def as_nobody(tmp, commands):
-    """A shell script: a private mount namespace where the interpreter and the course can be
-    reached by others, then ``commands`` run as nobody from a copy-free view of the course."""
-    lines = ["set -e"]
-    blocked = reachable_by_others(sys.base_prefix)
-    if blocked:
-        folder, child = blocked
-        lines += [
-            f"mkdir -p {tmp}/keep",
-            f"mount --bind {shlex.quote(str(folder / child))} {tmp}/keep",
-            f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(str(folder))}",
-            f"mkdir -p {shlex.quote(str(folder / child))}",
-            f"mount --bind {tmp}/keep {shlex.quote(str(folder / child))}",
-        ]
-    lines += [
-        f"mkdir -p {tmp}/course",
-        f"mount --bind {shlex.quote(str(COURSE_ROOT))} {tmp}/course",
-        f"cd {tmp}/course",
-    ]
+    """A shell script: the world view of ``worlds.py``, then ``commands`` run as nobody."""
     user = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={tmp}/home PATH=/usr/bin:/bin"
-    lines += [f"{user} {command}" for command in commands]
-    return "\n".join(lines)
+    return worlds.script(tmp, [f"{user} {command}" for command in commands])
 
 
 @pytest.fixture
@@ -120,7 +91,7 @@ def test_without_root_the_student_is_still_walled_in_and_the_batch_says_what_hol
     for path in [submitted, *submitted.rglob("*"), world / "out"]:
         path.chmod(0o777 if path.is_dir() else 0o644)
     (world / "inside.py").write_text(INSIDE)
-    python = ".venv/bin/python" if Path(sys.prefix) == COURSE_ROOT / ".venv" else sys.executable
+    python = worlds.python()
     script = as_nobody(
         world,
         [

@@ -364,6 +364,7 @@ def main(result_fd):
         os.kill(pid, 9)
     mine.close()
     _, status, usage = os.wait4(pid, 0)
+    jail.end_orphans()
     emit(
         {
             "phase": "end",
