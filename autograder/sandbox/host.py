@@ -576,7 +576,7 @@ def run_task(task, limits=None):
         reader.start()
     writer = threading.Thread(target=_feed, args=(pipes["stdin"][1], first + second), daemon=True)
     writer.start()
-    meter = RunMeter(pid, time.perf_counter())  # the process server's start (first run only) is not the run's
+    meter = RunMeter(pid, time.perf_counter(), results)  # the process server's start (first run only) is not the run's
     ended = _watch(reply, meter, limits, outcome, watch_memory=not groups)
     kill_everything(pid, results.get("student_pid"), uid, meter)
     if ended is None:
@@ -610,7 +610,7 @@ def _watch(reply, meter, limits, outcome, watch_memory):
     while True:
         ended = _wait(reply, POLL_SECONDS)
         usage = meter.sample()
-        charged = usage.charged if measured else usage.cpu
+        charged = usage.charged(waits_measured=measured)
         outcome.cpu_seconds, outcome.charged_seconds = usage.cpu, charged
         if ended is not None:
             return ended
@@ -630,6 +630,7 @@ def waiting_is_measured_here():
     return waiting_is_measured()
 
 
+SPENT_EVENT = wire.dumps({"phase": "spent"})[:-3].encode()  # how the supervisor's "spent" lines begin
 SCRATCH_HOME = "/sandbox"  # the student's home and working folder, inside its root (jail.SCRATCH)
 
 
@@ -642,8 +643,17 @@ def _feed(fd, data):
 
 
 def _read_events(stream, results):
-    """The supervisor's event lines (trusted); the student pid is needed while the run lasts."""
+    """The supervisor's event lines (trusted).  Read while the run lasts: the student's pid (for
+    the kill) and the time the supervisor spent on the student's calls (for the charge) are
+    kept as they come; every other line is decoded once the run has ended."""
     for line in stream:
+        if line.startswith(SPENT_EVENT):
+            try:
+                spent = wire.loads(line.decode())
+                results["spent"] = (float(spent["work_cpu"]), float(spent["serving"]))
+            except (wire.WireError, KeyError, TypeError, ValueError):
+                pass
+            continue
         results["lines"].append(line)
         if b'"started"' in line and "student_pid" not in results:
             try:

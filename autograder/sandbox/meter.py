@@ -11,10 +11,12 @@ whatever the rung of isolation.  For each process the kernel gives
 - ``run_delay`` (``/proc/PID/schedstat``): the time it was ready to run but waited while other
   programs held the CPUs — the part of the wall clock that is the machine's business, not the run's.
 
-``charged = max(cpu, wall - waited)`` is what a run pays: CPU time, and time spent neither
-computing nor waiting for a CPU (sleeping, blocked) counts too, so ``time.sleep`` cannot outlast
-the limit.  On a quiet machine it is about the wall clock; on a busy one it is what the wall
-clock would have been on a quiet one.
+What a run pays (``Usage.charged``) is the CPU time of the student's processes, the CPU time
+the supervisor spent on their calls of reference functions (which it reports itself, as
+``spent`` events), and the time the student's process was idle: neither computing, nor waiting
+for a CPU, nor waiting for the supervisor, so ``time.sleep`` cannot outlast the limit.  On a
+quiet machine it is about the wall clock; on a busy one it is what the wall clock would have
+been on a quiet one.
 """
 
 import os
@@ -28,14 +30,29 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 @dataclass(frozen=True)
 class Usage:
     wall: float  # seconds since the run started
-    cpu: float  # seconds of CPU used by the run's processes, reaped ones included
-    waited: float  # seconds they were ready to run and waited for a CPU
+    cpu: float  # seconds of CPU used by all the run's processes, reaped ones included
+    student_cpu: float  # the same, less the supervisor's own
+    student_waited: float  # seconds the student's processes were ready to run and waited for a CPU
+    supervisor_waited: float  # seconds the supervisor did (a call waits for it as long)
+    work_cpu: float  # seconds of CPU the supervisor spent running the student's calls (its own report)
+    serving: float  # seconds on the clock it spent on them, while the student's process waited
     rss: int  # bytes resident now, all the run's processes together
     processes: int  # how many are alive
 
     @property
-    def charged(self):
-        return max(self.cpu, self.wall - self.waited)
+    def idle(self):
+        """Seconds the student's process neither computed, nor waited for a CPU, nor waited for
+        the supervisor (to get a CPU, then to serve its call): it slept, or blocked on
+        something of its own."""
+        waiting = self.student_waited + self.supervisor_waited + self.serving
+        return max(0.0, self.wall - self.student_cpu - waiting)
+
+    def charged(self, waits_measured=True):
+        """What the run pays: the CPU time of the student's processes and of the calls it made
+        to the supervisor, and (where the kernel reports waiting) the time it spent idle.  Not
+        the supervisor's own CPU time: it waits awake for the next call of a call loop
+        (refcall.SPIN_SECONDS), and what that burns depends on how busy the machine is."""
+        return self.student_cpu + self.work_cpu + (self.idle if waits_measured else 0.0)
 
 
 def _stat(pid):
@@ -88,13 +105,15 @@ def waiting_is_measured():
 
 
 class RunMeter:
-    """Reads the cost of the process tree below ``root`` (the run's supervisor)."""
+    """Reads the cost of the process tree below ``root`` (the run's supervisor); ``reports``: the
+    dict where the grader keeps the supervisor's last ``spent`` report (work_cpu, serving)."""
 
-    def __init__(self, root, start):
-        self.root, self.start = root, start
+    def __init__(self, root, start, reports=None):
+        self.root, self.start, self.reports = root, start, reports if reports is not None else {}
         self.living = {}  # (pid, start time) -> (own ticks, children's ticks, waited ns, parent pid)
         self.gone_cpu = 0  # ticks of processes that ended and were reaped outside the tree
         self.gone_waited = 0
+        self.supervisor = (0, 0)  # its own ticks and waited ns, as last read
 
     def members(self):
         """{(pid, start time): (parent, own ticks, children's ticks, rss pages, ended)} of the tree below root."""
@@ -132,7 +151,20 @@ class RunMeter:
             cpu += own + reaped
             waited_ns += waited
             rss += pages
-        return Usage(time.perf_counter() - self.start, cpu * TICK, waited_ns / 1e9, rss * PAGE, len(tree))
+            if key[0] == self.root:
+                self.supervisor = (own, waited)
+        work_cpu, serving = self.reports.get("spent", (0.0, 0.0))
+        return Usage(
+            wall=time.perf_counter() - self.start,
+            cpu=cpu * TICK,
+            student_cpu=(cpu - self.supervisor[0]) * TICK,
+            student_waited=(waited_ns - self.supervisor[1]) / 1e9,
+            supervisor_waited=self.supervisor[1] / 1e9,
+            work_cpu=work_cpu,
+            serving=serving,
+            rss=rss * PAGE,
+            processes=len(tree),
+        )
 
     def living_pids(self):
         """The pids of the tree's processes that have not ended (the root's included)."""

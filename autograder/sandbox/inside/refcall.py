@@ -32,7 +32,7 @@ MAX_FRAME = 64 * 1024**2
 MAX_CALL_FRAME = 1024**2
 MAX_ITEMS = 100_000  # values in one call's arguments
 MAX_DEPTH = 16
-SPIN_SECONDS = 0.0005  # how long each side of a call loop waits awake for the other
+SPIN_SECONDS = 0.0005  # how long the supervisor waits awake for the next call of a call loop
 HEADER = struct.Struct(">I")
 PLAIN = (type(None), bool, int, float, str)  # JSON's own scalars (exact types: no subclasses)
 
@@ -50,6 +50,33 @@ def send_frame(sock, data):
     sock.sendall(HEADER.pack(len(data)) + data)
 
 
+class Spinner:
+    """When to wait awake for the other side of a call loop.  Spinning pays on an idle machine,
+    where the other side answers within the window; on a busy one the other side waits for a CPU
+    and spinning only burns CPU time, which the run is charged for (sandbox/meter.py), more the
+    busier the machine.  So after a spin that ran out, this side sleeps in recv for the next
+    waits, twice as many after each further miss, and spins again once an answer came in time."""
+
+    def __init__(self):
+        self.skip, self.backoff = 0, 0
+
+    def window(self, spin):
+        if not spin or self.skip:
+            self.skip = max(self.skip - 1, 0)
+            return 0.0
+        return spin
+
+    def missed(self):
+        self.backoff = min(max(2 * self.backoff, 1), 1024)
+        self.skip = self.backoff
+
+    def caught(self):
+        self.backoff = 0
+
+
+SPINNER = Spinner()  # one per process: each side of the channel is one process
+
+
 def _read_exactly(sock, size, spin):
     """``size`` bytes; for the first ``spin`` seconds by polling, then by sleeping in recv."""
     chunks, left, deadline = [], size, time.perf_counter() + spin
@@ -58,10 +85,15 @@ def _read_exactly(sock, size, spin):
         try:
             chunk = sock.recv(min(left, 1 << 20), socket.MSG_DONTWAIT if polling else 0)
         except BlockingIOError:
-            os.sched_yield()  # a process waiting on this CPU (the other side, on a busy machine) goes first
+            if time.perf_counter() >= deadline:
+                SPINNER.missed()
+            else:
+                os.sched_yield()  # a process waiting on this CPU (the other side, on a busy machine) goes first
             continue
         if not chunk:
             raise EOFError("the other side closed the channel")
+        if polling:
+            SPINNER.caught()
         chunks.append(chunk)
         left -= len(chunk)
     return b"".join(chunks)
@@ -69,7 +101,9 @@ def _read_exactly(sock, size, spin):
 
 def recv_frame(sock, limit=MAX_FRAME, spin=0.0):
     """The next frame.  ``spin``: seconds to wait awake first, for the answers of a call loop
-    (waking a sleeping process costs ~50 us on a virtual machine; a call of optimize ~100 us)."""
+    (waking a sleeping process costs ~50 us on a virtual machine; a call of optimize ~100 us),
+    as the Spinner allows."""
+    spin = SPINNER.window(spin)
     (size,) = HEADER.unpack(_read_exactly(sock, HEADER.size, spin))
     if size > limit:
         raise ProtocolError(f"a message of {size} bytes (at most {limit})")
@@ -238,7 +272,7 @@ class Remote:
         if self.draws_random:
             request["random"] = pack(np.random.get_state(), self.arena)
         send_frame(self.channel, json.dumps(request).encode())
-        reply = json.loads(recv_frame(self.channel, spin=SPIN_SECONDS))
+        reply = json.loads(recv_frame(self.channel))  # asleep: CPU time spent waiting would be charged to the run
         if "error" in reply:
             raise RuntimeError(f"the reference {self.__name__} failed: {reply['error']}")
         positional, in_place = list(args), Unpacker(self.arena, copy=False)

@@ -28,6 +28,7 @@ import time
 import traceback
 
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
+SPENT_EVERY = 0.2  # seconds between the supervisor's reports of the time it spent on the student's calls
 MAX_TASK_FRAME = 256 * 1024**2
 
 
@@ -275,6 +276,25 @@ class Supervisor:
         import wire
 
         self.channel, self.emit, self.limits, self.refcall, self.wire = channel, emit, limits, refcall, wire
+        self.work_cpu = self.serving = 0.0  # CPU time and wall-clock time spent serving the student's calls
+        self.reported = time.perf_counter()
+
+    def serve(self, message, references, arena, recorders):
+        """One call of a reference function, timed: the grader charges the run for the CPU time
+        it took, and does not charge the student's process for sleeping while it ran."""
+        started, cpu = time.perf_counter(), time.process_time()
+        try:
+            return self.refcall.serve_call(message, references, arena, recorders)
+        finally:
+            now = time.perf_counter()
+            self.work_cpu += time.process_time() - cpu
+            self.serving += now - started
+            if now - self.reported > SPENT_EVERY:
+                self.report_spent()
+
+    def report_spent(self):
+        self.reported = time.perf_counter()
+        self.emit({"phase": "spent", "work_cpu": self.work_cpu, "serving": self.serving})
 
     def header(self):
         refcall = self.refcall
@@ -305,13 +325,14 @@ class Supervisor:
             while True:
                 message = self.header()
                 if message.get("op") == "call":
-                    reply = self.refcall.serve_call(message, references, arena, recorders)
+                    reply = self.serve(message, references, arena, recorders)
                     self.refcall.send_frame(self.channel, json.dumps(reply).encode())
                     continue
                 if message.get("kind") != "result" or message.get("case") != case["id"]:
                     raise self.refcall.ProtocolError("an answer to a case that was not asked")
                 calls = {name: recorder.report() for name, recorder in recorders.items()}
                 self.emit({"case": case["id"], "body": self.body(), "calls": calls})
+                self.report_spent()
                 break
         self.refcall.send_frame(self.channel, json.dumps({"op": "done"}).encode())
 
