@@ -48,7 +48,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import SOURCE_DIR
+from ..paths import NOTEBOOK, REFERENCES_DIR, SOURCE_DIR
 from . import cgroups
 from .inside import landlock, refcall, wire
 from .inside.forkserver import HOME_PREFIX
@@ -220,6 +220,18 @@ def isolation_mode():
     return "userns" if user_namespaces() else "none"
 
 
+def answer_key_readable_by_others():
+    """Whether a fresh uid could read the references or the solution notebook (tried in a child)."""
+
+    def read_the_key():
+        _become_another_user()
+        for path in (REFERENCES_DIR / "model.json", SOURCE_DIR / NOTEBOOK):
+            with open(path, "rb") as file:
+                file.read(1)
+
+    return _can_in_a_child(read_the_key)
+
+
 @functools.cache
 def landlock_version():
     """The kernel's Landlock ABI as this process may use it (0: none, or a filter refuses it)."""
@@ -243,6 +255,8 @@ def protections():
             if mode == "uid"
             else "NOT isolated from this user (no root, no user namespaces): same uid as the grader"
         )
+        if mode == "uid" and not landlock_version() and answer_key_readable_by_others():
+            confined += "; WARNING: the answer key is readable by other users: chmod -R go-rwx the course folder"
         return [first, confined, "seccomp filter (no namespaces, mounts or network sockets)", "no_new_privs",
                 "private scratch folder (files up to 16 MB each)", watch]  # fmt: skip
     held = ["own PID namespace", "allowlist root (interpreter, libraries, runtime folder)", "no network"]

@@ -3,9 +3,14 @@ through the documented AUTOGRADER_ROOT override, the interpreter through AUTOGRA
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
+import time
 import zipfile
+from contextlib import contextmanager
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -13,6 +18,7 @@ import pytest
 from autograder.build import factory, styles
 from autograder.grade import gradescope
 from autograder.paths import NOTEBOOK
+from autograder.sandbox import host as sandbox
 
 # Gradescope's documented keys of results.json, and of each test in it.
 RESULT_KEYS = {"score", "execution_time", "output", "output_format", "test_output_format", "test_name_format",
@@ -88,3 +94,124 @@ def test_is_a_bad_upload_a_zero_with_a_clear_message(bundle, tmp_path, files, sa
     results = run_upload(bundle, tmp_path, files)
     assert results["score"] == 0
     assert says in results["output"]
+
+
+# ----------------------------------------------------------------------------
+# The image as Gradescope builds it, and grading inside Gradescope's default limits
+# ----------------------------------------------------------------------------
+
+CONTAINER_MEMORY = 768 * 1024**2  # Gradescope's default container
+HOG = """
+def clip(gradients, maxValue):
+    import numpy as np
+    kept = []
+    while True:  # 16 MB more at each turn, all of it touched
+        kept.append(np.ones(2 * 1024**2))
+"""
+as_root_on_debian = pytest.mark.skipif(
+    not sandbox.is_root() or not shutil.which("apt-get") or not shutil.which("capsh"),
+    reason="needs root, apt-get and capsh (to build the image and drop CAP_SYS_ADMIN)",
+)
+
+
+def old_python(folder):
+    """A stand-in for Ubuntu 22.04's python3: it answers what setup.sh asks as Python 3.10.12."""
+    script = folder / "python3"
+    script.write_text(
+        f"""#!/bin/sh
+case "$1" in
+  --version) echo "Python 3.10.12" ;;
+  -c) exec {sys.executable} -c "import sys; sys.version_info = (3, 10, 12, 'final', 0)
+$2" ;;
+  *) echo "stand-in python3: only --version and -c" >&2; exit 2 ;;
+esac
+"""
+    )
+    script.chmod(0o755)
+    return script
+
+
+@contextmanager
+def memory_cgroup(limit):
+    """A cgroup whose memory limit is ``limit``: the container Gradescope runs the grader in."""
+    v2 = Path("/sys/fs/cgroup/cgroup.controllers").exists()
+    base = Path("/sys/fs/cgroup") if v2 else Path("/sys/fs/cgroup/memory")
+    group = base / f"dino-container-{os.getpid()}"
+    group.mkdir()
+    try:
+        (group / ("memory.max" if v2 else "memory.limit_in_bytes")).write_text(str(limit))
+        if v2 and (group / "memory.swap.max").exists():
+            (group / "memory.swap.max").write_text("0")
+        yield group
+    finally:
+        for _ in range(100):
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def image(bundle):
+    """/autograder as setup.sh leaves it, on a machine whose python3 is 3.10, made elsewhere."""
+    root = Path(tempfile.mkdtemp(prefix="autograder-", dir="/srv" if os.access("/srv", os.W_OK) else None))
+    root.chmod(0o755)
+    shutil.copytree(bundle, root / "source")
+    stand_in = old_python(root)
+    environment = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_SYSTEM_PYTHON": str(stand_in)}
+    done = subprocess.run(["bash", str(root / "source" / "setup.sh")], capture_output=True, text=True, timeout=1200,
+                          env=environment)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "python3 is older than 3.11: installing python3.11 beside it" in done.stdout
+    yield root, done.stdout
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def run_in_the_container(root, files):
+    """run_autograder as Gradescope runs it: as root without CAP_SYS_ADMIN, in a 768 MB container."""
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    (root / "submission").mkdir()
+    for name, data in files.items():
+        (root / "submission" / name).write_bytes(data)
+    with memory_cgroup(CONTAINER_MEMORY) as group:
+        enter = f"set -e; echo $$ > {group}/cgroup.procs"
+        command = f"{enter}; exec capsh --drop=cap_sys_admin -- -c {root}/source/run_autograder"
+        done = subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=900,
+                              env={**os.environ, "AUTOGRADER_ROOT": str(root)})  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert set(results) <= RESULT_KEYS and all(set(test) <= TEST_KEYS for test in results["tests"])
+    assert results["output_format"] == results["test_output_format"] == "text"
+    assert isinstance(results["execution_time"], int) and results["execution_time"] >= 0
+    assert all((test["status"] == "passed") == (test["score"] == test["max_score"]) for test in results["tests"])
+    return results
+
+
+@as_root_on_debian
+@pytest.mark.slow
+def test_the_image_builds_on_an_old_python_and_grades_inside_gradescopes_limits(image):
+    root, _ = image
+    assert (root / "source").stat().st_mode & 0o077 == 0  # the answer key: root's only
+    correct = run_in_the_container(root, {"mine.ipynb": notebook_bytes()})
+    assert correct["score"] == 100
+    assert "namespaces refused (root without CAP_SYS_ADMIN" in correct["output"]  # the rung, said at the top
+    mistaken = run_in_the_container(root, {NOTEBOOK: notebook_bytes({"clip": styles.CLIP_WRONG_RANGE})})
+    assert mistaken["score"] == 80
+    hog = run_in_the_container(root, {NOTEBOOK: notebook_bytes({"clip": HOG})})
+    assert hog["score"] == 80  # clip's 20 lost, the grader alive, the other functions graded
+    clip_tests = [test for test in hog["tests"] if test["name"].startswith("clip: ")]
+    assert clip_tests and all(test["status"] == "failed" for test in clip_tests)
+    assert "memory" in clip_tests[0]["output"], clip_tests[0]["output"]
+
+
+def test_a_check_that_pays_nothing_is_never_shown_as_passed():
+    from autograder.grade.report import CheckResult, FunctionResult, SubmissionResult, to_gradescope
+
+    unpaid = CheckResult("uses the learning rate", True, "passed, but a trivial answer passes it too", 0.0, 2.0)
+    paid = CheckResult("returns the loss", True, "passed", 3.0, 3.0)
+    result = SubmissionResult("a.ipynb", "a", {"model": FunctionResult("model", 3.0, 5.0, [unpaid, paid], 1.0)}, [])
+    tests = {test["name"]: test for test in json.loads(to_gradescope(result))["tests"]}
+    assert tests["model: uses the learning rate"]["status"] == "failed"
+    assert tests["model: returns the loss"]["status"] == "passed"

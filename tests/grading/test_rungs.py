@@ -134,17 +134,20 @@ def world():
     shutil.rmtree(planted, ignore_errors=True)
 
 
-def processes_of(owned):
+def processes_started_in(folder, owned):
     """The pids of processes still running (an ended one waiting to be reaped does nothing) whose
-    real uid ``owned(uid)`` accepts."""
+    real uid ``owned(uid)`` accepts and whose command line names ``folder`` (the class's world:
+    other tests may be grading beside this one)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/status") as status:
                 fields = dict(line.split(":", 1) for line in status)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if owned(int(fields["Uid"].split()[0])) and not fields["State"].strip().startswith(("Z", "X")):
+        running = not fields["State"].strip().startswith(("Z", "X"))
+        if running and owned(int(fields["Uid"].split()[0])) and str(folder).encode() in command:
             found.append(pid)
     return found
 
@@ -198,5 +201,5 @@ def test_every_rung_grades_the_class_as_full_root_does_and_contains_the_attacks(
         assert sum(scores[student].values()) == 100, (student, scores[student])
     assert listener.reached == []
     low, high = sandbox.UID_RANGE
-    left = processes_of(lambda uid: low <= uid < high or uid == worlds.NOBODY)
+    left = processes_started_in(tmp, lambda uid: low <= uid < high or uid == worlds.NOBODY)
     assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left]
