@@ -16,6 +16,7 @@ from nbgrader import preprocessors as nbg  # noqa: E402
 
 from autograder.build.release.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
 from autograder.build.release.scaffold import ScaffoldSolutions  # noqa: E402
+from autograder.nbgrader_hook import GradeInSandbox  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 
@@ -47,12 +48,19 @@ c.GenerateAssignment.preprocessors = [
     nbg.CheckCellMetadata,
 ]
 
-# Autograding: the hidden-test regions import autograder.nbgrader_hook, so kernels started by
-# nbgrader get the course folder on their path.  The training cell runs 22,001 steps, and its
-# hidden region grades the submission once more in the sandbox: give cells 15 minutes.
-os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (c.CourseDirectory.root, os.environ.get("PYTHONPATH", "")) if p)
-c.Execute.timeout = 900
-c.Execute.interrupt_on_timeout = True
+# Autograding executes no cell: nbgrader's Execute step, which would run the student's code in a
+# kernel beside the grader, is replaced by GradeInSandbox, which grades the submitted notebook in
+# the sandbox, as `python -m autograder grade` does, and writes each function's feedback and
+# points into its test cell (autograder/nbgrader_hook.py).
+c.Autograde.autograde_preprocessors = [
+    GradeInSandbox,
+    nbg.IgnorePattern,
+    nbg.ClearMetadataPreprocessor,
+    nbg.LimitOutput,
+    nbg.SaveAutoGrades,
+    nbg.AssignLatePenalties,
+    nbg.CheckCellMetadata,
+]
 
 # nbgrader's sanitising steps, with OverwriteCells replaced by one that does not warn about every
 # untouched test cell (see autograder/build/release/feedback.py).

@@ -1,7 +1,8 @@
 """``python -m autograder grade``: grade many notebooks, in parallel, resumably.
 
-Every finished submission is appended to ``OUT.json.partial.jsonl`` at once; a batch that is
-killed and started again regrades only what is not in there (same file, same references).
+Every finished submission is appended to ``OUT.json.partial.jsonl`` at once (resume.py: only
+lines this grader wrote are trusted); a batch that is killed and started again regrades only
+what is not in there (same file, same references).
 The reports are written when the batch is done, each atomically.  Nothing computed is lost to
 a full disk or a read-only folder: a failed append is noted and the batch goes on, and a report
 that cannot be written where asked is written to the grader's private folder instead
@@ -10,9 +11,7 @@ that cannot be written where asked is written to the grader's private folder ins
 
 import concurrent.futures
 import hashlib
-import json
 import logging
-import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -23,7 +22,8 @@ from ..paths import REFERENCES_DIR
 from .cluster import CourseMismatch
 from .grading import Grader
 from .report import NOT_GRADED, SubmissionResult, write_reports
-from .submission import find_notebooks_with_notes, read_regular_file, shown
+from .resume import ResumeFile
+from .submission import read_regular_file, scan, shown
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +67,6 @@ class Progress:
             self.bar.stop()
 
 
-def load_partial(path, references):
-    """{(path, digest): SubmissionResult} from an interrupted run (a torn last line is ignored)."""
-    done = {}
-    if not path.exists():
-        return done
-    for line in path.read_text().splitlines():
-        try:
-            entry = json.loads(line)
-            if entry["references"] == references:
-                done[(entry["path"], entry["digest"])] = SubmissionResult.from_dict(entry["result"])
-        except (ValueError, KeyError, TypeError):
-            continue
-    return done
-
-
 def internal_error_result(path, student, error):
     """The grader itself failed on this submission: say so, never invent a grade."""
     return SubmissionResult(shown(path), student, {}, [f"{NOT_GRADED}, please regrade: {error}"])
@@ -114,24 +99,6 @@ def note(result, sentence):
     were stored before any remark, so a remark is never there twice)."""
     if sentence not in result.errors:
         result.errors.append(sentence)
-
-
-class ResumeFile:
-    """The ``.partial.jsonl`` file; a failed append (disk full) is noted, never fatal."""
-
-    def __init__(self, path, references):
-        self.path, self.references, self.lock, self.failure = path, references, threading.Lock(), None
-
-    def append(self, key, result):
-        line = json.dumps({"path": key[0], "digest": key[1], "references": self.references, "result": result.to_dict()})
-        with self.lock:
-            try:
-                with self.path.open("a") as file:
-                    file.write(line + "\n")
-            except OSError as error:
-                self.failure = (
-                    self.failure or f"the resume file {self.path} could not be appended to ({error.strerror})"
-                )
 
 
 class LocalEngine:
@@ -231,18 +198,20 @@ def killed_worker_result(path, student):
 def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None, scheduler=None):
     """Grade every notebook under ``paths`` (locally with ``jobs`` threads, or on the Dask cluster
     ``scheduler``) and write the reports; returns a BatchOutcome."""
-    notebooks, left_out = find_notebooks_with_notes(paths)
+    notebooks, left_out, seen = scan(paths)
     if not notebooks:
         raise FileNotFoundError("no notebooks found in " + ", ".join(str(p) for p in paths))
     json_path = Path(json_path)
     json_path.parent.mkdir(parents=True, exist_ok=True)  # fail now, not after an hour of grading
     partial_path = json_path.with_name(json_path.name + ".partial.jsonl")
     grader = Grader()
-    references = references_digest()
-    done = load_partial(partial_path, references) if not only else {}
-    engine = DaskEngine(scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
-    partial_path.touch()
-    resume = ResumeFile(partial_path, references)
+    resume = ResumeFile(partial_path, references_digest())  # refused in one line if it is not ours
+    done = resume.done() if not only else {}
+    try:
+        engine = DaskEngine(scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
+    except BaseException:
+        resume.close()
+        raise
     results = {}
 
     def finished(path, student, key, result, fresh):
@@ -277,14 +246,14 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     try:
         with Progress(len(notebooks), progress) as bar:
             for path, student in notebooks:
-                data, problem = read_regular_file(path)
+                data, problem = read_regular_file(path, seen=seen.get(path))  # the file the scan saw, or nothing
                 digest = hashlib.sha256(data).hexdigest() if data is not None else problem
                 key = (str(path), digest)
                 if key in done:
                     finished(path, student, key, done[key], False)
                     continue
-                if data is None:  # unreadable: the reason is known here, no need to send it anywhere
-                    finished(path, student, key, grader.grade(path, student, only=only), True)
+                if data is None:  # unreadable: the reason is known here, and the path is not read again
+                    finished(path, student, key, grader.grade(path, student, only=only, unreadable=problem), True)
                     continue
                 running[engine.submit(path, student, data, digest, only)] = (path, student, key)
                 while len(running) >= engine.window:
@@ -293,6 +262,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
                 settle_some()
     finally:
         engine.close()
+        resume.close()
 
     ordered = [results[str(path)] for path, _ in notebooks]
     outcome = BatchOutcome(ordered, shared_ids=note_shared_ids(notebooks, ordered), left_out=left_out)
@@ -307,6 +277,11 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     outcome.undelivered += sentences
     if not outcome.undelivered:
         partial_path.unlink(missing_ok=True)
+    if resume.ignored:
+        outcome.undelivered.append(
+            f"{resume.ignored} lines of {partial_path} were not written by this grader and were ignored "
+            "(their submissions were graded again)"
+        )
     return outcome
 
 

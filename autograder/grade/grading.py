@@ -245,10 +245,10 @@ class Grader:
     def _all_failed(self, spec, feedback, start):
         return all_failed(spec, feedback, time.perf_counter() - start)
 
-    def grade(self, path, student=None, only=None, data=None):
-        """Grade the notebook at ``path`` (``data``: its bytes, when already read); never raises
-        for anything inside the notebook."""
-        submission = read_submission(path, student, data)
+    def grade(self, path, student=None, only=None, data=None, unreadable=None):
+        """Grade the notebook at ``path`` (``data``: its bytes, when already read; ``unreadable``:
+        why a read already failed); never raises for anything inside the notebook."""
+        submission = read_submission(path, student, data, unreadable)
         functions = {}
         for name, spec in SPECS.items():
             if only and name not in only:

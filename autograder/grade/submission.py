@@ -11,6 +11,7 @@ following links, to a bounded depth.  Student ids come from the documented layou
 file names stay bytes until shown, then are shown escaped (``shown``).
 """
 
+import errno
 import json
 import os
 import stat
@@ -77,10 +78,21 @@ FILE_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IF
               stat.S_IFCHR: "a device", stat.S_IFBLK: "a device", stat.S_IFDIR: "a folder"}  # fmt: skip
 
 
-def read_regular_file(path, limit=MAX_BYTES):
+@dataclass(frozen=True)
+class Seen:
+    """What the scan saw of a notebook: the folder it was found under and the file's identity."""
+
+    root: Path
+    device: int
+    inode: int
+
+
+def read_regular_file(path, limit=MAX_BYTES, seen=None):
     """(bytes, None) for a regular file of at most ``limit`` bytes, else (None, why not).
     Never follows a link and never opens anything but a regular file (a FIFO would block,
-    a device could be endless)."""
+    a device could be endless).  ``seen``: what the scan saw; the file is then opened from the
+    scanned folder one component at a time, never through a link at any of them, and must be
+    the very file the scan saw (a folder swapped for a link during a batch reads nothing)."""
     name = shown(Path(path).name)
     try:
         before = os.lstat(path)
@@ -89,17 +101,35 @@ def read_regular_file(path, limit=MAX_BYTES):
             return None, f"{name} is {kind}; only regular files are graded"
         if before.st_size > limit:
             return None, f"{name} is larger than {limit // 1024**2} MB"
-        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        descriptor = _open_beneath(seen.root, path, flags) if seen else os.open(path, flags)
         with os.fdopen(descriptor, "rb") as file:
             opened = os.fstat(descriptor)
-            if (opened.st_dev, opened.st_ino) != (before.st_dev, before.st_ino) or not stat.S_ISREG(opened.st_mode):
+            expected = (seen.device, seen.inode) if seen else (before.st_dev, before.st_ino)
+            if (opened.st_dev, opened.st_ino) != expected or not stat.S_ISREG(opened.st_mode):
                 return None, f"{name} changed while it was being read"
             data = file.read(limit + 1)
     except OSError as error:
+        if seen and error.errno in (errno.ELOOP, errno.ENOTDIR):
+            return None, f"{name} changed while it was being read: a folder on its way is now a link"
         return None, f"{name} cannot be read: {error.strerror}"
     if len(data) > limit:
         return None, f"{name} is larger than {limit // 1024**2} MB"
     return data, None
+
+
+def _open_beneath(root, path, flags):
+    """``path`` opened from the folder ``root`` one component at a time, never following a link."""
+    parts = Path(path).relative_to(root).parts
+    folder = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in parts[:-1]:
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
+            os.close(folder)
+            folder = inner
+        return os.open(parts[-1], flags, dir_fd=folder)
+    finally:
+        os.close(folder)
 
 
 def load_notebook(path, data=None):
@@ -156,10 +186,12 @@ def find_graded_cells(notebook):
     return {name: sources[located.index] for name, located in found.items()}, errors
 
 
-def read_submission(path, student=None, data=None):
+def read_submission(path, student=None, data=None, unreadable=None):
+    """The submission at ``path`` (``data``: its bytes, when already read; ``unreadable``: why it
+    could not be read, when a read already failed: it is then not read again)."""
     path = Path(path)
     submission = Submission(path, student or student_id(path))
-    notebook, problem = load_notebook(path, data)
+    notebook, problem = (None, unreadable) if unreadable else load_notebook(path, data)
     if problem:
         submission.errors.append(problem)
         return submission
@@ -173,13 +205,20 @@ def find_notebooks(paths):
 
 
 def find_notebooks_with_notes(paths):
-    """([(path, student)], {student: sentence}).  Folders are searched without following links,
-    at most ``MAX_FOLDER_DEPTH`` deep; every entry named ``*.ipynb`` is listed whatever it is, so
-    that a link or a FIFO is reported (``read_regular_file`` refuses it) rather than skipped.
-    Each student's folder is searched on its own, for at most ``MAX_PER_STUDENT`` notebooks, so
-    what one folder holds cannot crowd out another; the note, for that student's report, says
-    that more were left."""
-    found, notes = [], {}
+    """([(path, student)], {student: sentence}).  See scan."""
+    found, notes, _ = scan(paths)
+    return found, notes
+
+
+def scan(paths):
+    """([(path, student)], {student: sentence}, {path: Seen}).  Folders are searched without
+    following links, at most ``MAX_FOLDER_DEPTH`` deep; every entry named ``*.ipynb`` is listed
+    whatever it is, so that a link or a FIFO is reported (``read_regular_file`` refuses it)
+    rather than skipped.  Each student's folder is searched on its own, for at most
+    ``MAX_PER_STUDENT`` notebooks, so what one folder holds cannot crowd out another; the note,
+    for that student's report, says that more were left.  ``Seen`` is what a later read must
+    find again (``read_regular_file``)."""
+    found, notes, seen = [], {}, {}
     for given in paths:
         given = Path(given)
         if not given.exists() and not given.is_symlink():
@@ -189,16 +228,21 @@ def find_notebooks_with_notes(paths):
             continue
         for entry, depth in _entries_of_students(given):
             if entry.is_dir(follow_symlinks=False):
-                taken = _search(Path(entry.path), depth, MAX_PER_STUDENT + 1)
+                taken = _search(entry, depth, MAX_PER_STUDENT + 1)
             else:
-                taken = [Path(entry.path)] if entry.name.endswith(".ipynb") else []
-            kept = [(path, student_id(path, given)) for path in taken[:MAX_PER_STUDENT]]
+                taken = [entry] if entry.name.endswith(".ipynb") else []
+            kept = [(Path(e.path), student_id(Path(e.path), given)) for e in taken[:MAX_PER_STUDENT]]
             if len(taken) > MAX_PER_STUDENT:
                 for _, student in kept:
                     notes[student] = (f"{shown(entry.name)} holds more than {MAX_PER_STUDENT} notebooks; "
                                       f"only the first {MAX_PER_STUDENT} were graded")  # fmt: skip
+            for e in taken[:MAX_PER_STUDENT]:
+                try:
+                    seen[Path(e.path)] = Seen(given, e.stat(follow_symlinks=False).st_dev, e.inode())
+                except OSError:  # gone already: reading it will say so
+                    pass
             found += kept
-    return found, notes
+    return found, notes, seen
 
 
 def _entries_of_students(root):
@@ -219,15 +263,15 @@ def _sorted_entries(folder):
 
 
 def _search(folder, depth, limit):
-    """At most ``limit`` notebook entries below ``folder`` (``depth`` below the folder given),
-    in name order, without following links or going deeper than ``MAX_FOLDER_DEPTH``."""
+    """At most ``limit`` notebook entries below the folder entry ``folder`` (``depth`` below the
+    folder given), in name order, without following links or going deeper than ``MAX_FOLDER_DEPTH``."""
     notebooks = []
-    for entry in _sorted_entries(folder):
+    for entry in _sorted_entries(folder.path):
         if len(notebooks) >= limit:
             break
         if entry.is_dir(follow_symlinks=False):
             if depth < MAX_FOLDER_DEPTH and entry.name != ".ipynb_checkpoints":
-                notebooks += _search(Path(entry.path), depth + 1, limit - len(notebooks))
+                notebooks += _search(entry, depth + 1, limit - len(notebooks))
         elif entry.name.endswith(".ipynb"):
-            notebooks.append(Path(entry.path))
+            notebooks.append(entry)
     return notebooks

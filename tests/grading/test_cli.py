@@ -1,7 +1,10 @@
 """The command line and the batch: reports in every format, exit codes, resuming."""
 
 import csv
+import hashlib
 import json
+import os
+import shutil
 import subprocess
 import sys
 
@@ -11,14 +14,15 @@ from autograder import faults
 from autograder.build import factory, styles
 from autograder.grade import batch
 from autograder.grade.report import SubmissionResult
-from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
+from autograder.grade.resume import ResumeFile
+from autograder.paths import COURSE_ROOT, EXAMPLES_DIR, RELEASE_DIR, SOURCE_DIR
 
 ONLY = ("clip", "sample")  # fast functions, so the batch tests stay quick
 
 
-def cli(*args):
+def cli(*args, timeout=900):
     return subprocess.run(
-        [sys.executable, "-m", "autograder", *args], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=900
+        [sys.executable, "-m", "autograder", *args], cwd=COURSE_ROOT, capture_output=True, text=True, timeout=timeout
     )
 
 
@@ -129,12 +133,56 @@ def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypa
 def test_does_a_torn_partial_line_not_break_resuming(tmp_path):
     partial = tmp_path / "g.json.partial.jsonl"
     result = SubmissionResult("a.ipynb", "a", {}, [])
-    partial.write_text(
-        json.dumps({"path": "a.ipynb", "digest": "d", "references": "r", "result": result.to_dict()})
-        + '\n{"path": "b.ipy'
-    )
-    assert list(batch.load_partial(partial, "r")) == [("a.ipynb", "d")]
-    assert batch.load_partial(partial, "other references") == {}
+    resume = ResumeFile(partial, "r")
+    resume.append(("a.ipynb", "d"), result)
+    resume.close()
+    partial.write_text(partial.read_text() + '{"mac": "00", "entry": {"path": "b.ipy')
+    assert list(ResumeFile(partial, "r").done()) == [("a.ipynb", "d")]
+    assert ResumeFile(partial, "other references").done() == {}
+
+
+def forged_line(path, digest, references, score):
+    """A line as someone who can write the report's folder would plant it: the right references
+    digest (anyone can compute it), a result of their choosing, a made-up MAC."""
+    result = SubmissionResult(str(path), path.parent.parent.name, {}, []).to_dict()
+    result["functions"] = {"clip": {"name": "clip", "score": score, "max_score": score, "checks": []}}
+    entry = {"path": str(path), "digest": digest, "references": references, "result": result}
+    return json.dumps({"mac": "0" * 64, "entry": entry}) + "\n"
+
+
+def test_is_a_planted_resume_line_ignored_and_the_notebook_graded(course, tmp_path):
+    out = tmp_path / "grades.json"
+    carol = course / "carol" / "dinosaurus_island" / "Dinosaurus_Island.ipynb"
+    digest = hashlib.sha256(carol.read_bytes()).hexdigest()
+    partial = out.with_name(out.name + ".partial.jsonl")
+    partial.write_text(forged_line(carol, digest, batch.references_digest(), 100))
+    partial.chmod(0o600)
+    outcome = batch.grade_batch([course], out, jobs=2, progress=False)
+    graded = {r.student: r.score for r in outcome.results}
+    assert graded["carol"] == 0  # graded, not taken from the planted line
+    assert any("were not written by this grader" in sentence for sentence in outcome.undelivered)
+
+
+@pytest.mark.parametrize("planted", ["fifo", "link", "another user's file"])
+def test_is_something_else_in_place_of_the_resume_file_refused_in_one_line(course, tmp_path, planted):
+    out = tmp_path / "grades.json"
+    partial = out.with_name(out.name + ".partial.jsonl")
+    victim = tmp_path / "victim.txt"
+    victim.write_text("not the grader's\n")
+    if planted == "fifo":
+        os.mkfifo(partial)
+    elif planted == "link":
+        partial.symlink_to(victim)
+    else:
+        if os.geteuid() != 0:
+            pytest.skip("needs root, to make a file another user owns")
+        partial.write_text("")
+        os.chown(partial, 65534, 65534)
+    done = cli("grade", str(course), "--json", str(out), "--only", "clip", timeout=120)
+    assert done.returncode == 2, done.stderr
+    said = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(said) == 1 and "resume file" in said[0] and "remove it" in said[0], done.stderr
+    assert victim.read_text() == "not the grader's\n" and not out.exists()
 
 
 @pytest.mark.slow
@@ -209,3 +257,26 @@ def test_does_the_grader_know_its_own_reports_however_large(tmp_path):
         assert len(text) > 1_000_000 and written_by_us(tmp_path / name), name
     (tmp_path / "other.json").write_text('{"submissions_of_another_tool": []}')
     assert not written_by_us(tmp_path / "other.json")
+
+
+def test_is_a_folder_swapped_for_a_link_after_the_scan_read_as_nothing(tmp_path, monkeypatch):
+    """A student who can write their own folder swaps it, once the batch has listed it, for a
+    link to the instructor's folder (whose notebook holds the solution): the batch reads the
+    file the scan saw or nothing, never the solution."""
+    root = tmp_path / "submitted"
+    shutil.copytree(RELEASE_DIR, root / "mallory" / "dinosaurus_island", ignore=shutil.ignore_patterns("*.npz"))
+    factory.write(factory.notebook(), root / "alice" / "dinosaurus_island" / "Dinosaurus_Island.ipynb")
+    real_scan = batch.scan
+
+    def scan_then_swap(paths):
+        listed = real_scan(paths)
+        folder = root / "mallory" / "dinosaurus_island"
+        shutil.rmtree(folder)
+        folder.symlink_to(SOURCE_DIR, target_is_directory=True)
+        return listed
+
+    monkeypatch.setattr(batch, "scan", scan_then_swap)
+    results = {r.student: r for r in batch.grade_batch([root], tmp_path / "g.json", jobs=2, progress=False).results}
+    assert results["alice"].score == 100
+    assert results["mallory"].score == 0
+    assert any("a folder on its way is now a link" in error for error in results["mallory"].errors)

@@ -1,6 +1,10 @@
 """The README's nbgrader walkthrough, run line by line as written, in a copy of the course:
 nbgrader's scores equal the CLI's, its feedback shows the checks' messages (wrapped) without the
-hidden-test code, and its commands print no warning that is ours to fix."""
+hidden-test code, and its commands print no warning that is ours to fix.  Among the class, the
+example that crashes its process and a notebook whose ungraded cells attack nbgrader itself
+(rewrite gradebook.db, plant a file outside the course, patch the grading hook, print the
+answer key): no student cell runs in nbgrader (autograder/nbgrader_hook.py), so none of it
+happens, and autograde ends with exit status 0."""
 
 import json
 import os
@@ -10,10 +14,11 @@ import shutil
 import subprocess
 import sys
 
+import nbformat
 import pytest
 
 from autograder.build import factory, styles
-from autograder.paths import COURSE_ROOT
+from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
 pytestmark = pytest.mark.slow
 STUDENTS = {
@@ -27,7 +32,27 @@ STUDENTS = {
         }
     ),
     "carol": None,  # the release as handed out, untouched
+    "dave": "attacks nbgrader",  # the release untouched, and ungraded cells that attack (attacking_notebook)
+    "erin": EXAMPLES_DIR / "crash.ipynb",  # kills the process that runs it
 }
+PLANTED = "planted-by-dave"  # beside the course: it must never be written
+
+
+def attacking_notebook(course):
+    """The release as handed out, with ungraded code cells that would, if nbgrader ran them,
+    give full marks in the gradebook, plant a file outside the course and print the answer key."""
+    nb = nbformat.read(course / "release" / "dinosaurus_island" / "Dinosaurus_Island.ipynb", as_version=4)
+    attacks = [
+        f"import sqlite3\ndb = sqlite3.connect({str(course / 'gradebook.db')!r})\n"
+        "db.execute('UPDATE grade SET auto_score = 100, manual_score = 100')\ndb.commit()",
+        f"open({str(course.parent / PLANTED)!r}, 'w').write('ran')",
+        "import autograder.nbgrader_hook as hook\n"
+        "hook.grade_submission = lambda *a: (_ for _ in ()).throw(SystemExit('patched'))",
+        f"print(open({str(course / 'autograder' / 'references' / 'model.json')!r}).read()[:2000])",
+    ]
+    for at, source in enumerate(attacks, start=1):
+        nb.cells.insert(at, nbformat.v4.new_code_cell(source))
+    return nb
 COURSE_PARTS = ("source", "release", "autograder", "examples", "nbgrader_config.py", "pyproject.toml", "README.md")
 NOT_OURS_TO_FIX = ("Removing existing assignment", "Kernel is running over TCP without encryption")
 
@@ -49,7 +74,10 @@ def place_submissions(course):
     for student, notebook in STUDENTS.items():
         target = course / "submitted" / student / "dinosaurus_island" / "Dinosaurus_Island.ipynb"
         target.parent.mkdir(parents=True)
-        factory.write(notebook, target) if notebook is not None else shutil.copy(release, target)
+        if notebook is None or isinstance(notebook, os.PathLike):
+            shutil.copy(notebook or release, target)
+        else:
+            factory.write(attacking_notebook(course) if isinstance(notebook, str) else notebook, target)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +129,7 @@ def test_do_nbgrader_and_the_cli_give_the_same_scores(course):
                 assert grade.score == cli[student]["functions"][function]["score"], (student, function)
             assert gradebook.find_submission("dinosaurus_island", student).score == cli[student]["score"]
     assert cli["alice"]["score"] == 100 and 0 < cli["bob"]["score"] < 100 and cli["carol"]["score"] == 0
+    assert cli["dave"]["score"] == 0 and cli["erin"]["score"] == 0
     exported = {row.split(",")[3]: float(row.split(",")[-2]) for row in (root / "grades.csv").read_text().split()[1:]}
     assert exported == {student: cli[student]["score"] for student in STUDENTS}
 
@@ -122,3 +151,14 @@ def test_do_nbgrader_commands_print_no_warning_that_is_ours(course):
             if re.search(r"WARNING|Warning|ERROR", line) and not any(known in line for known in NOT_OURS_TO_FIX)
         ]
         assert warnings == [], (command, warnings)
+
+
+def test_no_student_cell_ran_in_nbgrader(course):
+    root, _ = course
+    assert not (root.parent / PLANTED).exists()
+    path = root / "autograded" / "dave" / "dinosaurus_island" / "Dinosaurus_Island.ipynb"
+    autograded = json.loads(path.read_text())
+    outputs = json.dumps([cell.get("outputs", []) for cell in autograded["cells"]])
+    assert "__array__" not in outputs and "fingerprint" not in outputs  # no line of the answer key was printed
+    crashed = root / "feedback" / "erin" / "dinosaurus_island" / "Dinosaurus_Island.html"
+    assert crashed.exists() and "0 of 20 points" in crashed.read_text()  # its 0, and why, in its feedback
