@@ -37,7 +37,13 @@ def build_parser():
     grade.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="grade on a Dask cluster: tcp://HOST:PORT of a running scheduler, or local:N to start N workers here",
+        help="grade on a Dask cluster: tls://HOST:PORT of a running scheduler, or local:N to start N workers here",
+    )
+    grade.add_argument("--tls-ca-file", metavar="FILE", help="a tls:// cluster's CA certificate")
+    grade.add_argument("--tls-cert", metavar="FILE", help="this client's certificate for a tls:// cluster")
+    grade.add_argument("--tls-key", metavar="FILE", help="this client's private key for a tls:// cluster")
+    grade.add_argument(
+        "--insecure-cluster", action="store_true", help="grade on a plain tcp:// cluster anyway (dangerous: see README)"
     )
     grade.add_argument("--no-progress", action="store_true", help="no progress bar")
     grade.add_argument("--verbose", action="store_true", help="log each submission and function as it is graded")
@@ -114,6 +120,10 @@ def run_grade(args):
             print(f"error: {args.canvas[0]}: {error}", file=sys.stderr)
             return 2
     print("sandbox: " + "; ".join(protections()), file=sys.stderr)
+    if args.insecure_cluster and (args.scheduler or "").startswith("tcp://"):
+        from .grade.cluster import INSECURE_WARNING
+
+        print(INSECURE_WARNING, file=sys.stderr)
     try:
         outcome = grade_batch(
             args.paths,
@@ -124,6 +134,8 @@ def run_grade(args):
             progress=not args.no_progress and sys.stderr.isatty(),
             only=args.only,
             scheduler=args.scheduler,
+            tls_files=(args.tls_ca_file, args.tls_cert, args.tls_key),
+            insecure_cluster=args.insecure_cluster,
         )
     except (OSError, StaleReferences, CourseMismatch) as error:
         print(f"error: {error}", file=sys.stderr)

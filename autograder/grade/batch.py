@@ -124,11 +124,11 @@ class LocalEngine:
 class DaskEngine:
     """Grades on a Dask cluster, one task per submission (see cluster.py)."""
 
-    def __init__(self, address):
+    def __init__(self, address, tls_files=None, insecure=False):
         from . import cluster
 
         self.cluster = cluster
-        self.client = cluster.connect(address)
+        self.client = cluster.connect(address, tls_files, insecure)
         try:
             cluster.check_cluster(self.client)
         except BaseException:
@@ -195,7 +195,8 @@ def killed_worker_result(path, student):
     return SubmissionResult(shown(path), student, functions, [KILLED_WORKER])
 
 
-def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None, scheduler=None):
+def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, progress=True, only=None, scheduler=None,
+                tls_files=None, insecure_cluster=False):  # fmt: skip
     """Grade every notebook under ``paths`` (locally with ``jobs`` threads, or on the Dask cluster
     ``scheduler``) and write the reports; returns a BatchOutcome."""
     notebooks, left_out, seen = scan(paths)
@@ -208,7 +209,7 @@ def grade_batch(paths, json_path, csv_path=None, gradescope_dir=None, jobs=1, pr
     resume = ResumeFile(partial_path, references_digest())  # refused in one line if it is not ours
     done = resume.done() if not only else {}
     try:
-        engine = DaskEngine(scheduler) if scheduler else LocalEngine(grader, max(1, jobs))
+        engine = DaskEngine(scheduler, tls_files, insecure_cluster) if scheduler else LocalEngine(grader, max(1, jobs))
     except BaseException:
         resume.close()
         raise

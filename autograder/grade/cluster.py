@@ -1,4 +1,12 @@
-"""Grading on a Dask cluster: ``grade … --scheduler tcp://HOST:8786`` or ``--scheduler local:N``.
+"""Grading on a Dask cluster: ``grade … --scheduler tls://HOST:8786`` or ``--scheduler local:N``.
+
+A Dask scheduler runs whatever its clients send, as the user who started it, and the grader is
+a client: anyone who can connect to a cluster can read the references and change grades.  So
+the grader connects only with TLS and mutual certificates: ``local:N`` makes a fresh credential
+for its own cluster (``Security.temporary()``, held in memory, never written), and
+``tls://`` takes the instructor's certificate files (``--tls-ca-file``, ``--tls-cert``,
+``--tls-key``, or Dask's ``distributed.comm.tls`` settings).  A plain ``tcp://`` cluster is
+refused unless the instructor passes ``--insecure-cluster``, which says why it is dangerous.
 
 One task per submission.  The task carries the notebook's bytes (workers never read the
 client's disk) and the course fingerprint, a digest of everything that decides a grade (the
@@ -72,24 +80,65 @@ def task_key(path, digest):
     return "grade-" + hashlib.sha256(f"{path}\0{digest}".encode()).hexdigest()[:24]
 
 
-def connect(address):
-    """A ``distributed.Client`` for ``tcp://HOST:PORT`` (an existing scheduler) or ``local:N``
-    (a cluster of N single-threaded worker processes started here, on 127.0.0.1)."""
+INSECURE_WARNING = (
+    "warning: --insecure-cluster: this Dask cluster takes connections without credentials; anyone who can "
+    "reach its port can run code as the user who runs the scheduler and its workers, read the references and "
+    "change grades. Use tls:// (README, 'Grading on a cluster')."
+)
+
+
+class InsecureCluster(SchedulerUnreachable):
+    """``--scheduler tcp://…`` without ``--insecure-cluster``."""
+
+
+def credentials(tls_files=None):
+    """A ``distributed.Security`` for a tls:// cluster: the (CA, certificate, key) files given,
+    or else Dask's own TLS settings (``distributed.comm.tls``)."""
+    from distributed import Security
+
+    if tls_files and all(tls_files):
+        ca, cert, key = map(str, tls_files)
+        return Security(tls_ca_file=ca, tls_client_cert=cert, tls_client_key=key, require_encryption=True)
+    if tls_files and any(tls_files):
+        raise SchedulerUnreachable("a tls:// cluster needs all three of --tls-ca-file, --tls-cert and --tls-key")
+    security = Security(require_encryption=True)
+    if not security.tls_ca_file:
+        raise SchedulerUnreachable(
+            "a tls:// cluster needs its certificate files: --tls-ca-file, --tls-cert and --tls-key "
+            "(README, 'Grading on a cluster', shows how to make them)"
+        )
+    return security
+
+
+def connect(address, tls_files=None, insecure=False):
+    """A ``distributed.Client`` for ``tls://HOST:PORT`` (an existing scheduler, with the
+    instructor's certificates), ``local:N`` (a cluster of N single-threaded worker processes
+    started here, on 127.0.0.1, with a fresh credential) or, with ``insecure``, ``tcp://``."""
     import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client, LocalCluster, Security
 
     if address.startswith("local:"):
         count = address.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
             raise SchedulerUnreachable(f"--scheduler local:N needs a number of workers N ≥ 1, not {count!r}")
+        security = Security.temporary()  # in memory only: no other user can read it, or connect
         with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):  # see batch.SECOND_CHANCES
-            cluster = LocalCluster(
-                n_workers=int(count), threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-            )
-        return Client(cluster)
+            cluster = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   dashboard_address=None, protocol="tls://", security=security)  # fmt: skip
+        return Client(cluster, security=security)
+    if address.startswith("tcp://") and not insecure:
+        raise InsecureCluster(
+            f"{address} is a plain tcp:// cluster: anyone who can reach it can run code there and change grades. "
+            "Use tls:// with certificates, or --scheduler local:N; --insecure-cluster grades there anyway"
+        )
+    if not address.startswith(("tls://", "tcp://")):
+        raise SchedulerUnreachable(f"--scheduler takes tls://HOST:PORT or local:N, not {address!r}")
     try:
-        return Client(address, timeout=CONNECT_SECONDS)
+        security = credentials(tls_files) if address.startswith("tls://") else None
+        return Client(address, timeout=CONNECT_SECONDS, security=security)
     except (OSError, TimeoutError, ValueError) as error:
+        if isinstance(error, SchedulerUnreachable):
+            raise
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {reason}") from None
 

@@ -1,7 +1,8 @@
 """Grading on Dask with real processes on 127.0.0.1: a scheduler and two workers started here
-(``dask scheduler``, ``dask worker``, as the README says), graded through ``--scheduler``, and
-compared with local grading; workers killed mid-batch; a worker with another course copy; a
-scheduler that is not there."""
+(``dask scheduler``, ``dask worker``, with TLS certificates made as the README says), graded
+through ``--scheduler``, and compared with local grading; workers killed mid-batch; a worker
+with another course copy; a scheduler that is not there; a plain tcp:// cluster refused; and
+another local user (nobody) who tries to connect to either kind of cluster, and fails."""
 
 import hashlib
 import json
@@ -10,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 
 from autograder.build import factory, styles
 from autograder.grade import batch as batch_module
-from autograder.grade.cluster import CourseMismatch, course_fingerprint, grade_on_worker, task_key
+from autograder.grade.cluster import CourseMismatch, course_fingerprint, credentials, grade_on_worker, task_key
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
 pytestmark = pytest.mark.slow
@@ -31,10 +33,36 @@ def cli(*args):
     )
 
 
+CREDENTIALS = {}  # address -> (CA, certificate, key) files of the cluster started there
+
+
+def make_certificates(folder):
+    """The README's command: one self-signed certificate that the scheduler, the workers and the
+    grader all present and trust, its key readable by its owner only."""
+    pem, key = folder / "grader.pem", folder / "grader.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+                    "/CN=dinosaurus-grader", "-keyout", str(key), "-out", str(pem)],
+                   check=True, capture_output=True)  # fmt: skip
+    key.chmod(0o600)
+    return pem, pem, key
+
+
+def tls_arguments(files):
+    ca, cert, key = map(str, files)
+    return ["--tls-ca-file", ca, "--tls-cert", cert, "--tls-key", key]
+
+
+def scheduler_arguments(address):
+    """``--scheduler ADDRESS`` and the certificate options of the cluster there."""
+    return ["--scheduler", address, *tls_arguments(CREDENTIALS[address])]
+
+
 def start_cluster(folder, workers=2, course=COURSE_ROOT):
     """A scheduler and ``workers`` single-threaded workers (each with its nanny), all separate
-    processes on 127.0.0.1; the workers import the course found at ``course``."""
+    processes on 127.0.0.1, speaking TLS with the README's certificates; the workers import the
+    course found at ``course``."""
     folder.mkdir(parents=True, exist_ok=True)
+    files = make_certificates(folder)
     address_file = folder / "scheduler.json"
     env = {
         **os.environ,
@@ -54,6 +82,9 @@ def start_cluster(folder, workers=2, course=COURSE_ROOT):
                 "--no-dashboard",
                 "--scheduler-file",
                 str(address_file),
+                "--protocol",
+                "tls",
+                *tls_arguments(files),
             ],  # fmt: skip
             env=env,
             stdout=subprocess.DEVNULL,
@@ -79,6 +110,7 @@ def start_cluster(folder, workers=2, course=COURSE_ROOT):
                     "--no-dashboard",
                     "--name",
                     f"w{number}",
+                    *tls_arguments(files),
                 ],  # fmt: skip
                 env=env,
                 cwd=folder,
@@ -88,7 +120,8 @@ def start_cluster(folder, workers=2, course=COURSE_ROOT):
         )
     from distributed import Client
 
-    client = Client(address, timeout=30)
+    CREDENTIALS[address] = files
+    client = Client(address, timeout=30, security=credentials(files))
     client.wait_for_workers(workers, timeout=60)
     return address, client, processes
 
@@ -159,7 +192,7 @@ def graded_lines(stderr):
 def test_grading_on_a_dask_cluster_gives_the_local_report(cluster, submitted, local_report, tmp_path):
     address, _ = cluster
     out = tmp_path / "grades.json"
-    done = cli("grade", str(submitted), "--json", str(out), "--scheduler", address, "--verbose", "--csv",
+    done = cli("grade", str(submitted), "--json", str(out), *scheduler_arguments(address), "--verbose", "--csv",
                str(tmp_path / "grades.csv"))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert comparable(out) == local_report
@@ -214,8 +247,8 @@ def slow_task(submitted):
 def test_a_worker_killed_mid_batch_loses_nothing_and_grades_nothing_twice(cluster, submitted, local_report, tmp_path):
     address, client = cluster
     out = tmp_path / "grades.json"
-    command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--json", str(out), "--scheduler",
-               address, "--verbose"]  # fmt: skip
+    command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--json", str(out),
+               *scheduler_arguments(address), "--verbose"]  # fmt: skip
     batch = subprocess.Popen(command, cwd=COURSE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     killed = kill_worker_running(client, slow_task(submitted)[1])
     stdout, stderr = batch.communicate(timeout=600)
@@ -232,8 +265,8 @@ def test_a_submission_that_kills_every_worker_it_runs_on_scores_0_and_the_batch_
     address, client = cluster
     path, poison = slow_task(submitted)
     out = tmp_path / "grades.json"
-    command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--json", str(out), "--scheduler",
-               address]  # fmt: skip
+    command = [sys.executable, "-m", "autograder", "grade", str(submitted), "--json", str(out),
+               *scheduler_arguments(address)]  # fmt: skip
     batch = subprocess.Popen(command, cwd=COURSE_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Every run of it dies, however many runs Dask makes (a death that Dask does not charge to the
     # task, as when a worker dies before it took the task up, only earns the task another run).
@@ -263,7 +296,7 @@ def test_a_worker_with_another_course_copy_refuses_and_the_batch_stops_with_exit
     checks.write_text(checks.read_text() + "\n# an instructor's later edit\n")
     address, client, processes = start_cluster(tmp_path / "dask", workers=1, course=copy)
     try:
-        done = cli("grade", str(submitted), "--json", str(tmp_path / "g.json"), "--scheduler", address)
+        done = cli("grade", str(submitted), "--json", str(tmp_path / "g.json"), *scheduler_arguments(address))
     finally:
         stop_cluster(client, processes)
     assert done.returncode == 2
@@ -281,10 +314,12 @@ def test_a_scheduler_that_cannot_be_reached_is_one_line_and_exit_2(tmp_path):
     notebook = tmp_path / "a.ipynb"
     factory.write(factory.notebook(), notebook)
     with socket_bound() as port:  # a port where nothing answers
-        done = cli("grade", str(notebook), "--json", str(tmp_path / "g.json"), "--scheduler", f"tcp://127.0.0.1:{port}")
+        done = cli("grade", str(notebook), "--json", str(tmp_path / "g.json"), "--scheduler",
+                   f"tcp://127.0.0.1:{port}", "--insecure-cluster")  # fmt: skip
     assert done.returncode == 2
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert errors == [errors[0]] and f"cannot reach the Dask scheduler at tcp://127.0.0.1:{port}" in errors[0]
+    assert "warning: --insecure-cluster" in done.stderr
     assert "Traceback" not in done.stderr
     bad = cli("grade", str(notebook), "--json", str(tmp_path / "g.json"), "--scheduler", "local:0")
     assert bad.returncode == 2 and "N ≥ 1" in bad.stderr
@@ -302,3 +337,62 @@ class socket_bound:
 
     def __exit__(self, *exc):
         self.socket.close()
+
+
+def test_a_plain_tcp_cluster_is_refused_without_insecure_cluster(tmp_path):
+    notebook = factory.write(factory.notebook(), tmp_path / "a.ipynb")
+    with socket_bound() as port:
+        done = cli("grade", str(notebook), "--json", str(tmp_path / "g.json"), "--scheduler", f"tcp://127.0.0.1:{port}")
+    assert done.returncode == 2 and not (tmp_path / "g.json").exists()
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "plain tcp:// cluster" in errors[0] and "--insecure-cluster" in errors[0]
+
+
+TRY_TO_CONNECT = """
+import json, sys
+from distributed import Client, Security
+tried = {}
+for address, files in json.loads(sys.argv[1]).items():
+    attempts = {"no credentials": (address, None), "as tcp": (address.replace("tls://", "tcp://"), None)}
+    if files:
+        attempts["the course's files"] = (address, files)
+    for name, (where, files) in attempts.items():
+        try:
+            security = files and Security(tls_ca_file=files[0], tls_client_cert=files[1], tls_client_key=files[2],
+                                          require_encryption=True)
+            with Client(where, timeout=5, security=security) as client:
+                tried[f"{address} {name}"] = client.run_on_scheduler(lambda: "ran code on the scheduler")
+        except Exception as error:
+            tried[f"{address} {name}"] = "refused: " + type(error).__name__
+print(json.dumps(tried))
+"""
+
+
+def test_another_local_user_cannot_connect_to_either_kind_of_cluster(cluster):
+    """nobody, on this machine, tries the README's tls:// cluster (without credentials, as tcp://,
+    and with the paths of its certificate files, which it cannot read) and the grader's own
+    local:N cluster; every attempt fails, while the grader's own client runs code there."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv, to become nobody")
+    import worlds
+
+    from autograder.grade.cluster import connect
+
+    address, client = cluster
+    world = Path(tempfile.mkdtemp(prefix="dino-dask-"))
+    world.chmod(0o755)
+    own = connect("local:1")
+    try:
+        assert own.run_on_scheduler(lambda: "ours") == "ours" and client.run_on_scheduler(lambda: "ours") == "ours"
+        targets = {address: [str(f) for f in CREDENTIALS[address]], own.scheduler.address: None}
+        assert all(target.startswith("tls://") for target in targets)
+        (world / "try.py").write_text(TRY_TO_CONNECT)
+        as_nobody = (f"setpriv --reuid={worlds.NOBODY} --regid={worlds.NOBODY} --clear-groups env HOME=/tmp "
+                     f"{worlds.python()} {world}/try.py '{json.dumps(targets)}'")  # fmt: skip
+        done = worlds.run(world, [as_nobody], timeout=300)
+    finally:
+        own.close()
+        shutil.rmtree(world, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    tried = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(tried) == 5 and all(outcome.startswith("refused: ") for outcome in tried.values()), tried
