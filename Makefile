@@ -18,15 +18,16 @@ demo: $(STAMP)
 	$(PY) -m autograder demo
 
 # What some tests need from the system: Chromium (the browser test), QEMU and debootstrap (the
-# arm64 check).  Installed with apt-get when we are root on Debian/Ubuntu and they are missing;
+# arm64 check), capsh (a container's root: test_rungs, test_gradescope), openssl (test_dask's
+# certificates).  Installed with apt-get when we are root on Debian/Ubuntu and they are missing;
 # elsewhere those tests skip, each with a one-line reason.
-SYSTEM_PACKAGES := chromium qemu-user-static debootstrap libcap2-bin
+SYSTEM_PACKAGES := chromium qemu-user-static debootstrap libcap2-bin openssl
 system-packages:
-	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v qemu-aarch64-static && command -v debootstrap && command -v capsh; } >/dev/null; then \
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && ! { command -v chromium && command -v qemu-aarch64-static && command -v debootstrap && command -v capsh && command -v openssl; } >/dev/null; then \
 		echo "installing $(SYSTEM_PACKAGES) with apt-get"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
 		{ apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(SYSTEM_PACKAGES) >/dev/null; } || \
-		echo "could not install $(SYSTEM_PACKAGES): the browser and arm64 tests will skip"; \
+		echo "could not install $(SYSTEM_PACKAGES): the tests that need them will skip"; \
 	fi
 
 # The whole test suite (what CI runs).

@@ -11,7 +11,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # running nbgrader, so that `.venv/bin/nbgrader …` works without activating the environment.
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader import preprocessors as nbg  # noqa: E402
 
 from autograder.build.release.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
@@ -55,7 +55,7 @@ c.GenerateAssignment.preprocessors = [
 c.Autograde.autograde_preprocessors = [
     GradeInSandbox,
     nbg.IgnorePattern,
-    nbg.ClearMetadataPreprocessor,
+    ClearMetadataPreprocessor,
     nbg.LimitOutput,
     nbg.SaveAutoGrades,
     nbg.AssignLatePenalties,

@@ -22,7 +22,7 @@ from autograder.grade import batch as batch_module
 from autograder.grade.cluster import CourseMismatch, course_fingerprint, credentials, grade_on_worker, task_key
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl (certificates)")]
 DASK = str(Path(sys.executable).with_name("dask"))
 ALLOWED_FAILURES = 1  # a task survives one dying worker; the second death makes it KilledWorker
 

@@ -260,3 +260,15 @@ def _set_limits(config):
     _limit(resource.RLIMIT_CORE, 0)
     if config.get("uid") is not None:
         _limit(resource.RLIMIT_NPROC, config.get("processes", 64))
+    elif config["mode"] == "none":  # the grader's own uid: the limit counts its processes too, so allow as many more
+        _limit(resource.RLIMIT_NPROC, _processes_of_this_user() + config.get("processes", 64))
+
+
+def _processes_of_this_user():
+    uid, count = os.getuid(), 0
+    for name in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            count += os.stat(f"/proc/{name}").st_uid == uid
+        except OSError:
+            pass
+    return count
