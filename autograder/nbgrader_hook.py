@@ -22,6 +22,7 @@ from pathlib import Path
 
 import nbformat
 from nbconvert.preprocessors import Preprocessor
+from traitlets import Bool
 
 from .paths import ASSIGNMENT, NOTEBOOK
 
@@ -72,7 +73,10 @@ def grade_submission(path, student):
 
 class GradeInSandbox(Preprocessor):
     """nbgrader's Execute step, replaced: grade the submission in the sandbox and write each
-    function's feedback and points into its test cell; execute nothing."""
+    function's feedback and points into its test cell; execute nothing.  Always enabled: a test
+    cell without output is full marks to nbgrader."""
+
+    enabled = Bool(True)
 
     def preprocess(self, nb, resources):
         folder = resources.get("metadata", {}).get("path")
@@ -90,8 +94,9 @@ class GradeInSandbox(Preprocessor):
                 text = "\n".join(feedback_lines(graded)) + "\n"
                 cell.outputs = [
                     nbformat.v4.new_output("stream", name="stdout", text=text),
-                    nbformat.v4.new_output("execute_result", data={"text/plain": f"{graded.score:g}"},
-                                           execution_count=None),  # fmt: skip
+                    nbformat.v4.new_output(
+                        "execute_result", data={"text/plain": f"{graded.score:g}"}, execution_count=None
+                    ),  # fmt: skip
                 ]
         return nb, resources
 

@@ -135,6 +135,8 @@ class DaskEngine:
             self.close()
             raise
         self.fingerprint = cluster.course_fingerprint()
+        self.task, self.names = cluster.verified_task(), cluster.GRADING_CODE
+        self.code = cluster.code_digest(self.names)
         threads = cluster.worker_threads(self.client)
         self.window = max(64, 4 * threads)  # bounds the notebooks' bytes held here
         self.tasks = {}  # future -> what it was submitted with, for a second chance
@@ -142,9 +144,8 @@ class DaskEngine:
 
     def submit(self, path, student, data, digest, only, attempt=0):
         key = self.cluster.task_key(path, digest) + (f"-again{attempt}" if attempt else "")
-        future = self.client.submit(
-            self.cluster.grade_on_worker, data, str(path), student, self.fingerprint, only, key=key, pure=False
-        )
+        future = self.client.submit(self.task, data, str(path), student, self.fingerprint, self.code, self.names, only,
+                                    key=key, pure=False)  # fmt: skip
         self.tasks[future] = (path, student, data, digest, only, attempt)
         return future
 

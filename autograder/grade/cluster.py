@@ -74,6 +74,72 @@ def grade_on_worker(data, label, student, fingerprint, only):
     return _worker_grader().grade(label, student, only=only, data=data).to_dict()
 
 
+# The code a task runs on a worker, as (module, qualified name): a worker whose live functions
+# differ from the client's (swapped in its memory by whoever ran code there) refuses the task.
+GRADING_CODE = [
+    ("autograder.grade.cluster", "grade_on_worker"),
+    ("autograder.grade.grading", "Grader.grade"),
+    ("autograder.grade.grading", "Grader.grade_function"),
+    ("autograder.grade.grading", "Grader._grade_once"),
+    ("autograder.sandbox.host", "run_task"),
+]
+
+
+def code_digest(names=GRADING_CODE):
+    """A digest of the live code of ``names``: their bytecode, names and constants, recursively
+    (not their file names, which differ between machines)."""
+    import importlib
+
+    def of(code):
+        parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
+        for const in code.co_consts:
+            parts.append(of(const) if hasattr(const, "co_code") else repr(const).encode())
+        return hashlib.sha256(b"\0".join(parts)).digest()
+
+    digest = hashlib.sha256()
+    for module, qualified in names:
+        value = importlib.import_module(module)
+        for part in qualified.split("."):
+            value = getattr(value, part)
+        digest.update(of(value.__code__))
+    return digest.hexdigest()
+
+
+def verified_task():
+    """The task as it travels to a worker.  It is defined inside this function, so Dask's pickle
+    carries its code by value rather than by name: a function swapped into the worker's module
+    cannot stand in for it.  On the worker it recomputes ``code_digest`` (its own code, also
+    carried by value) and runs ``grade_on_worker`` only if the digest is the client's."""
+
+    def run(data, label, student, fingerprint, digest, names, only):
+        import hashlib as hashing
+        import importlib
+
+        def of(code):
+            parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
+            for const in code.co_consts:
+                parts.append(of(const) if hasattr(const, "co_code") else repr(const).encode())
+            return hashing.sha256(b"\0".join(parts)).digest()
+
+        found, functions = hashing.sha256(), []
+        for module, qualified in names:
+            value = importlib.import_module(module)
+            for part in qualified.split("."):
+                value = getattr(value, part)
+            found.update(of(value.__code__))
+            functions.append(value)
+        if found.hexdigest() != digest:
+            import socket as sockets
+
+            raise importlib.import_module("autograder.grade.cluster").CourseMismatch(
+                f"the worker on {sockets.gethostname()} runs other grading code than this client (a function in "
+                "its memory was replaced): stop that worker, and check who can reach the cluster"
+            )
+        return functions[0](data, label, student, fingerprint, only)
+
+    return run
+
+
 def task_key(path, digest):
     """The Dask key of a submission's task: stable, unique per file and content, and not the
     student's id (which the cluster's dashboard would show)."""

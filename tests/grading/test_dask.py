@@ -396,3 +396,26 @@ def test_another_local_user_cannot_connect_to_either_kind_of_cluster(cluster):
     assert done.returncode == 0, done.stderr[-3000:]
     tried = json.loads(done.stdout.strip().splitlines()[-1])
     assert len(tried) == 5 and all(outcome.startswith("refused: ") for outcome in tried.values()), tried
+
+
+def test_a_worker_whose_task_function_was_swapped_refuses_and_the_batch_stops(cluster, submitted, tmp_path):
+    address, client = cluster
+
+    def forge():  # what someone who could run code on a worker did (nested: it travels by value)
+        import autograder.grade.cluster as module
+
+        module.real_grade_on_worker = getattr(module, "real_grade_on_worker", module.grade_on_worker)
+        module.grade_on_worker = lambda *args: {"forged": "100 for everyone"}
+
+    def unforge():
+        import autograder.grade.cluster as module
+
+        module.grade_on_worker = module.real_grade_on_worker
+
+    client.run(forge)
+    try:
+        done = cli("grade", str(submitted), "--json", str(tmp_path / "g.json"), *scheduler_arguments(address))
+    finally:
+        client.run(unforge)
+    assert done.returncode == 2 and not (tmp_path / "g.json").exists(), done.stderr[-2000:]
+    assert "runs other grading code than this client" in done.stderr

@@ -53,6 +53,8 @@ def attacking_notebook(course):
     for at, source in enumerate(attacks, start=1):
         nb.cells.insert(at, nbformat.v4.new_code_cell(source))
     return nb
+
+
 COURSE_PARTS = ("source", "release", "autograder", "examples", "nbgrader_config.py", "pyproject.toml", "README.md")
 NOT_OURS_TO_FIX = ("Removing existing assignment", "Kernel is running over TCP without encryption")
 

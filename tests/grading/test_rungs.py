@@ -66,8 +66,11 @@ def attacks(planted, course_view, port):
     does the exercise right, so only a breach changes a grade."""
     return {
         "planted-key": {"model": factory.stolen_model([f"{planted}/model.json"])},
-        "course-key": {"model": factory.stolen_model([f"{course_view}/autograder/references/model.json",
-                                                      f"{COURSE_ROOT}/autograder/references/model.json"])},  # fmt: skip
+        "course-key": {
+            "model": factory.stolen_model(
+                [f"{course_view}/autograder/references/model.json", f"{COURSE_ROOT}/autograder/references/model.json"]
+            )
+        },  # fmt: skip
         "network": {
             "clip": renamed("clip", "right_clip")
             + f"""
