@@ -23,6 +23,7 @@ from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, load_assignment
 FACTS = load_assignment()
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
 MAX_CELLS = 5000
+MAX_INTEGER_DIGITS = 4000  # Python refuses to read an int of more than 4300 digits
 MAX_FOLDER_DEPTH = 8  # below a folder given to the grader; nbgrader's layout needs 2
 MAX_PER_STUDENT = 20  # graded below one student's folder: one student cannot slow the class
 
@@ -71,7 +72,8 @@ def code_cells(notebook):
         if isinstance(source, str):
             metadata = cell.get("metadata") if isinstance(cell.get("metadata"), dict) else {}
             nbgrader = metadata.get("nbgrader") if isinstance(metadata.get("nbgrader"), dict) else {}
-            yield index, source, nbgrader.get("grade_id")
+            grade_id = nbgrader.get("grade_id")
+            yield index, source, grade_id if isinstance(grade_id, str) else None  # malformed: as if it had none
 
 
 FILE_KINDS = {stat.S_IFLNK: "a symbolic link", stat.S_IFIFO: "a FIFO", stat.S_IFSOCK: "a socket",
@@ -141,7 +143,9 @@ def load_notebook(path, data=None):
         if problem:
             return None, problem
     try:
-        notebook = json.loads(data.decode("utf-8-sig"))  # -sig: a byte-order mark is allowed
+        # -sig: a byte-order mark is allowed; an integer too long for Python's int() (metadata
+        # anyone can edit) is kept as its digits, so that it costs nothing and is graded past
+        notebook = json.loads(data.decode("utf-8-sig"), parse_int=_integer)
     except UnicodeDecodeError:
         return None, f"{name} is not UTF-8 text: is it a notebook?"
     except json.JSONDecodeError as error:
@@ -155,6 +159,10 @@ def load_notebook(path, data=None):
     if len(notebook["cells"]) > MAX_CELLS:
         return None, f"{name} has {len(notebook['cells'])} cells (at most {MAX_CELLS} are read)"
     return notebook, None
+
+
+def _integer(digits):
+    return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else digits
 
 
 def upgraded(text):

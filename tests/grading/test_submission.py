@@ -1,5 +1,9 @@
 """Finding graded cells and students, whatever shape the notebook is in."""
 
+import json
+
+import nbformat
+
 from autograder.build import factory
 from autograder.grade.submission import find_graded_cells, find_notebooks, read_submission, student_id
 
@@ -43,3 +47,17 @@ def test_is_an_unreadable_file_an_error_not_an_exception(tmp_path):
     path.write_bytes(b"\xff\xfe\x00")
     submission = read_submission(path)
     assert submission.cells == {} and "not UTF-8 text" in submission.errors[0]
+
+
+def test_is_malformed_metadata_graded_as_if_the_cell_carried_none(tmp_path):
+    """A grade_id that is a list, or a 5,000-digit integer anywhere in the metadata, is read past:
+    the cells are found by their marker lines, as for a cell that lost its metadata."""
+    nb = json.loads(nbformat.writes(factory.notebook()))
+    graded = [c for c in nb["cells"] if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "clip"]
+    graded[0]["metadata"]["nbgrader"]["grade_id"] = ["clip", "sample"]
+    text = json.dumps(nb).replace('"nbformat": 4', '"huge": ' + "9" * 5000 + ', "nbformat": 4', 1)
+    path = tmp_path / "Dinosaurus_Island.ipynb"
+    path.write_text(text)
+    submission = read_submission(path, "mallory")
+    assert sorted(submission.cells) == ["clip", "model", "optimize", "sample"]
+    assert submission.cells["clip"].strip() == factory.solution("clip").strip()
