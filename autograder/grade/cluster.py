@@ -85,33 +85,12 @@ GRADING_CODE = [
 ]
 
 
-def code_digest(names=GRADING_CODE):
-    """A digest of the live code of ``names``: their bytecode, names and constants, recursively
-    (not their file names, which differ between machines)."""
-    import importlib
+def live_code():
+    """A function ``(names) -> (digest, functions)`` of the live code of ``names``: their bytecode,
+    names and constants, recursively (not their file names, which differ between machines).  It
+    is defined inside this function, so that Dask's pickle carries it by value, with the task."""
 
-    def of(code):
-        parts = [code.co_code, repr(code.co_names).encode(), repr(code.co_varnames).encode()]
-        for const in code.co_consts:
-            parts.append(of(const) if hasattr(const, "co_code") else repr(const).encode())
-        return hashlib.sha256(b"\0".join(parts)).digest()
-
-    digest = hashlib.sha256()
-    for module, qualified in names:
-        value = importlib.import_module(module)
-        for part in qualified.split("."):
-            value = getattr(value, part)
-        digest.update(of(value.__code__))
-    return digest.hexdigest()
-
-
-def verified_task():
-    """The task as it travels to a worker.  It is defined inside this function, so Dask's pickle
-    carries its code by value rather than by name: a function swapped into the worker's module
-    cannot stand in for it.  On the worker it recomputes ``code_digest`` (its own code, also
-    carried by value) and runs ``grade_on_worker`` only if the digest is the client's."""
-
-    def run(data, label, student, fingerprint, digest, names, only):
+    def digest_of(names):
         import hashlib as hashing
         import importlib
 
@@ -128,11 +107,31 @@ def verified_task():
                 value = getattr(value, part)
             found.update(of(value.__code__))
             functions.append(value)
-        if found.hexdigest() != digest:
-            import socket as sockets
+        return found.hexdigest(), functions
+
+    return digest_of
+
+
+def code_digest(names=GRADING_CODE):
+    """The client's digest of its own grading code (see live_code)."""
+    return live_code()(names)[0]
+
+
+def verified_task():
+    """The task as it travels to a worker.  It is defined inside this function, so Dask's pickle
+    carries its code by value rather than by name: a function swapped into the worker's module
+    cannot stand in for it.  On the worker it digests the live grading code with ``live_code``
+    (also carried by value) and runs ``grade_on_worker`` only if the digest is the client's."""
+    digest_of = live_code()
+
+    def run(data, label, student, fingerprint, digest, names, only):
+        found, functions = digest_of(names)
+        if found != digest:
+            import importlib
+            import socket
 
             raise importlib.import_module("autograder.grade.cluster").CourseMismatch(
-                f"the worker on {sockets.gethostname()} runs other grading code than this client (a function in "
+                f"the worker on {socket.gethostname()} runs other grading code than this client (a function in "
                 "its memory was replaced): stop that worker, and check who can reach the cluster"
             )
         return functions[0](data, label, student, fingerprint, only)

@@ -205,9 +205,9 @@ def _new_namespaces_as_root():
 
 
 def _become_another_user():
-    os.setgroups([])
-    os.setgid(UID_RANGE[0])
-    os.setuid(UID_RANGE[0])
+    from .inside import jail
+
+    jail.become(UID_RANGE[0])
 
 
 @functools.cache
@@ -505,12 +505,12 @@ def _kill(pid):
 
 def _kill_every_process_of(uid):
     """kill(-1) as ``uid``: every process of that uid, and nothing else, ends."""
+    from .inside import jail
+
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
-            os.setgid(uid)
-            os.setuid(uid)
+            jail.become(uid)
             os.kill(-1, signal.SIGKILL)
         finally:
             os._exit(0)
@@ -592,7 +592,8 @@ def run_task(task, limits=None):
     writer.start()
     meter = RunMeter(pid, time.perf_counter(), results)  # the process server's start (first run only) is not the run's
     ended = _watch(reply, meter, limits, outcome, watch_memory=not groups)
-    kill_everything(pid, results.get("student_pid"), uid, meter)
+    sweep = uid if mode == "uid" else None  # elsewhere the PID namespace or the supervisor's tree holds them all
+    kill_everything(pid, results.get("student_pid"), sweep, meter)
     if ended is None:
         ended = _wait(reply, 10) or {"exit_code": None}
     reply.close()
@@ -619,7 +620,7 @@ def run_task(task, limits=None):
 def _watch(reply, meter, limits, outcome, watch_memory):
     """Wait for the run to end while reading its cost; returns the server's end report, or None
     when the run was stopped (``outcome`` says why: its CPU time, its memory, or the backstop)."""
-    measured = waiting_is_measured_here()
+    measured = waiting_is_measured()
     backstop = limits.backstop_seconds()
     while True:
         ended = _wait(reply, POLL_SECONDS)
@@ -637,11 +638,6 @@ def _watch(reply, meter, limits, outcome, watch_memory):
         else:
             continue
         return None
-
-
-@functools.cache
-def waiting_is_measured_here():
-    return waiting_is_measured()
 
 
 SPENT_EVENT = wire.dumps({"phase": "spent"})[:-3].encode()  # how the supervisor's "spent" lines begin

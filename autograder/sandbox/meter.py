@@ -19,6 +19,7 @@ quiet machine it is about the wall clock; on a busy one it is what the wall cloc
 been on a quiet one.
 """
 
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -91,6 +92,7 @@ def _waited(pid):
         return 0
 
 
+@functools.cache
 def waiting_is_measured():
     """Whether this kernel reports run-queue delays (CONFIG_SCHED_INFO): without them a run's
     charged time is its CPU time only, and waiting cannot be told apart from sleeping."""

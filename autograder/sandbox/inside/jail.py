@@ -116,16 +116,20 @@ def end_orphans():
 
 
 def _children():
-    me, found = os.getpid(), []
+    me = os.getpid()
+    return [pid for pid, parent, _ in _processes() if parent == me]
+
+
+def _processes():
+    """(pid, parent pid, real uid) of every process this one can see in /proc."""
     for name in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{name}/stat", "rb") as file:
                 data = file.read()
+            owner = os.stat(f"/proc/{name}").st_uid
         except OSError:
             continue
-        if int(data[data.rfind(b")") + 2 :].split()[1]) == me:  # the parent, stat's 4th field
-            found.append(int(name))
-    return found
+        yield int(name), int(data[data.rfind(b")") + 2 :].split()[1]), owner  # the parent: stat's 4th field
 
 
 # ----------------------------------------------------------------------------
@@ -153,9 +157,7 @@ def enter(config):
     held.append("rlimits")
     uid = config.get("uid")
     if uid is not None:
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+        become(uid)
         held.append(f"uid {uid}")
     if _libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "no_new_privs")
@@ -167,6 +169,13 @@ def enter(config):
         held.append("seccomp")
     _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after setuid, which clears it
     return held
+
+
+def become(uid):
+    """Drop to ``uid`` as user and group, with no supplementary groups (needs root's CAP_SETUID/SETGID)."""
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
 
 
 def _first_to_go_when_memory_runs_out():
@@ -265,10 +274,5 @@ def _set_limits(config):
 
 
 def _processes_of_this_user():
-    uid, count = os.getuid(), 0
-    for name in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            count += os.stat(f"/proc/{name}").st_uid == uid
-        except OSError:
-            pass
-    return count
+    uid = os.getuid()
+    return sum(owner == uid for _, _, owner in _processes())
