@@ -19,6 +19,9 @@ class Case:
     global_seed: int = 0  # np.random.seed before the call, so stray draws are reproducible
     return_args: tuple = ()  # positions of arguments to send back after the call (in-place effects)
     record: dict = field(default_factory=dict)  # {injected function: call numbers to note}
+    # {injected function: the calls a correct solution makes of it on this case} (``rnn_calls``):
+    # the supervisor refuses any other call of a reference function (sandbox/inside/refcall.py)
+    calls_allowed: dict = field(default_factory=dict)
 
     def as_task(self):
         return {
@@ -28,7 +31,20 @@ class Case:
             "global_seed": self.global_seed,
             "return_args": list(self.return_args),
             "record": {name: list(calls) for name, calls in self.record.items()},
+            "calls_allowed": self.calls_allowed,
         }
+
+
+def rnn_calls(n_a, vocab_size, longest_name, **calls):
+    """``Case.calls_allowed`` for a case on an RNN of ``n_a`` hidden units over ``vocab_size``
+    symbols, trained on names of at most ``longest_name`` characters: each function named in
+    ``calls`` may be called that many times, with arrays of the RNN's shapes (its parameters,
+    their gradients, a hidden state, a one-hot input), lists of at most ``longest_name + 1``
+    indices of the vocabulary (X and Y), and dicts of at most ``vocab_size`` entries (char_to_ix)."""
+    shapes = [[n_a, vocab_size], [n_a, n_a], [vocab_size, n_a], [n_a, 1], [vocab_size, 1]]
+    rule = {"shapes": shapes, "indices": vocab_size, "length": longest_name + 1, "entries": max(vocab_size, 8),
+            "text": 8}  # fmt: skip
+    return {name: rule | {"calls": count} for name, count in calls.items()}
 
 
 # A judge gets the student's observations and the expected ones (the references'), each

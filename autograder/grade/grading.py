@@ -232,6 +232,11 @@ class Grader:
                 "together, the most a run may use, and were stopped: look for arrays far larger than the "
                 "exercise needs, or a list that grows without end."
             )
+        if outcome.protocol_error:
+            return (
+                f"the process running {spec.name} sent the grader something it does not accept "
+                f"({students_words(outcome.protocol_error)}), and its run was ended."
+            )
         if outcome.exit_code and outcome.exit_code < 0:
             return (
                 f"the process running {spec.name} was killed (signal {-outcome.exit_code}), most likely for "

@@ -25,8 +25,11 @@ times its limit is "not graded, regrade it" (``Outcome.machine_busy``), never a 
 no cgroup caps memory, the same watch ends a run whose processes together pass the cap.  The
 reference functions the graded one calls run in the supervisor, never in the student's
 process (a task may instead give the student's own versions, ``own_dependencies``: see
-``Grader.grade_function``); output is bounded, and every message from the student's side is
-decoded with bounds.
+``Grader.grade_function``); the supervisor copies, then checks, then computes on what the
+student's process sends, and confines itself to the run's bounds (``jail.confine_supervisor``).
+Cases reach the supervisor, and the student's process, one at a time.  Output is bounded, and
+every message from the student's side is decoded with bounds (``wire.py``), within a budget for
+the whole run whose decoding time is charged to the run.
 """
 
 import atexit
@@ -50,7 +53,7 @@ from pathlib import Path
 
 from ..paths import NOTEBOOK, REFERENCES_DIR, SOURCE_DIR
 from . import cgroups
-from .inside import landlock, refcall, wire
+from .inside import landlock, wire
 from .inside.forkserver import HOME_PREFIX
 from .messages import Observation, PhaseReport, StudentError
 from .meter import RunMeter, waiting_is_measured
@@ -75,7 +78,8 @@ class Limits:
     file_bytes: int = 16 * 1024**2
     output_bytes: int = 256 * 1024  # what we keep of the process's own stdout/stderr
     stdout_per_case: int = 512 * 1024  # what the runner keeps of prints during one call
-    result_bytes: int = 64 * 1024**2  # the largest answer to one case
+    result_bytes: int = 16 * 1024**2  # the largest answer to one case
+    answer_bytes: int = 64 * 1024**2  # all the answers of a run together: what the grader keeps and decodes
     scratch_bytes: int = 64 * 1024**2  # the run's writable tmpfs (/sandbox and /tmp)
     processes: int = 64
     cpus: float = 1.0  # the CPU share of a whole run, where cgroups hold
@@ -157,6 +161,8 @@ class Outcome:
     cpu_seconds: float = 0.0  # CPU time of all the run's processes
     charged_seconds: float = 0.0  # what the limit is on: CPU time, and time neither computing nor waiting
     max_rss_mb: float = 0.0  # the peak resident memory of the run's process
+    supervisor_exit_code: int | None = None  # the supervisor's own (0: it ended normally)
+    supervisor_max_rss_mb: float = 0.0  # its peak resident memory, as it reported it
     bad_lines: int = 0
     protocol_error: str | None = None  # the student's side broke the protocol (only its run fails)
 
@@ -436,7 +442,14 @@ def shutdown_server():
             _SERVER.pop().stop()
 
 
-def _start(mode, student, limits, uid, groups, child_ends):
+def fresh_uids():
+    """Two different unused uids: the student's process's and the supervisor's."""
+    student = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0]
+    supervisor = student + 1 if student + 1 < UID_RANGE[1] else student - 1
+    return student, supervisor
+
+
+def _start(mode, student, limits, uids, groups, child_ends):
     """Start the run: its scratch folder (the mount point of its new root, or, unisolated, its
     cwd) is made inside the process server's folder, which the server removes when it ends, so
     a grader killed mid-run leaves no folder behind.  Tried once more, on a new server, if the
@@ -448,8 +461,8 @@ def _start(mode, student, limits, uid, groups, child_ends):
         if mode == "uid":  # the run's own uid may pass through the server's folder and this one, and owns its scratch
             for folder in (server.home, scratch):
                 folder.chmod(0o711)
-            os.chown(scratch / "root", uid, uid)
-        first = frame({"sandbox": sandbox_config(mode, limits, scratch / "root", uid, groups), "student": student})
+            os.chown(scratch / "root", uids[0], uids[0])
+        first = frame({"sandbox": sandbox_config(mode, limits, scratch / "root", uids, groups), "student": student})
         namespaces = mode in ("root", "userns")
         environment = clean_environment(SCRATCH_HOME if namespaces else str(scratch / "root"))
         if not namespaces:
@@ -528,17 +541,17 @@ def _wait(reply, seconds):
 
 
 def frame(value):
-    data = wire.dumps(value).encode()
-    return refcall.HEADER.pack(len(data)) + data
+    return wire.frame(wire.dumps(value).encode())
 
 
-def sandbox_config(mode, limits, root, uid, groups):
+def sandbox_config(mode, limits, root, uids, groups):
     return {
         "mode": mode,
         "root": str(root),
         "allowlist": allowlist(),
         "landlock": landlock_version() > 0,
-        "uid": uid,
+        "uid": uids[0],
+        "supervisor_uid": uids[1],
         "cgroups": groups,
         "scratch_bytes": limits.scratch_bytes,
         "address_space_bytes": limits.address_space_bytes(),
@@ -546,6 +559,7 @@ def sandbox_config(mode, limits, root, uid, groups):
         "file_bytes": limits.file_bytes,
         "processes": limits.processes,
         "result_bytes": limits.result_bytes,
+        "answer_bytes": limits.answer_bytes,
     }
 
 
@@ -554,24 +568,25 @@ def run_task(task, limits=None):
     anything the student's code does."""
     limits = limits or default_limits()
     mode = isolation_mode()
-    uid = secrets.randbelow(UID_RANGE[1] - UID_RANGE[0]) + UID_RANGE[0] if mode in ("root", "uid") else None
+    uids = fresh_uids() if mode in ("root", "uid") else (None, None)  # the student's, the supervisor's
     groups = cgroups.create(limits.memory_bytes, limits.processes, limits.cpus) if mode == "root" else []
     student = {
         "function": task["function"],
         "student_source": task["student_source"],
-        "cases": task["cases"],
         "stdout_limit": limits.stdout_per_case,
         "dependencies": sorted(task.get("dependencies", {})),
         "own_dependencies": task.get("own_dependencies", {}),
         "draws_random": [name for name in task.get("dependencies", {}) if name in DRAWS_RANDOM],
     }
-    second = frame(dict(task.get("dependencies", {})))  # read by the supervisor only after it forks
+    # Read by the supervisor only after it has forked the student's process, one frame at a
+    # time: the references, then each case when it is run (the pipe holds back the rest).
+    later = [frame(dict(task.get("dependencies", {}))), *(frame({"case": case}) for case in task["cases"])]
     outcome = Outcome()
     pipes = {name: os.pipe() for name in ("stdin", "output", "result")}  # (read end, write end)
     start = time.perf_counter()
     child_ends = (pipes["stdin"][0], pipes["output"][1], pipes["result"][1])
     try:
-        pid, reply, scratch, first = _start(mode, student, limits, uid, groups, child_ends)
+        pid, reply, scratch, first = _start(mode, student, limits, uids, groups, child_ends)
     except BaseException:
         for fd in (pipes["stdin"][1], pipes["output"][0], pipes["result"][0]):
             os.close(fd)
@@ -580,19 +595,19 @@ def run_task(task, limits=None):
     finally:
         for fd in child_ends:
             os.close(fd)
-    output, results = {}, {"lines": []}
+    output, results = {}, {"events": []}
     streams = [os.fdopen(pipes["output"][0], "rb"), os.fdopen(pipes["result"][0], "rb")]
     readers = [
         threading.Thread(target=_drain, args=(streams[0], limits.output_bytes, output), daemon=True),
-        threading.Thread(target=_read_events, args=(streams[1], results), daemon=True),
+        threading.Thread(target=_read_events, args=(streams[1], results, limits.answer_bytes), daemon=True),
     ]
     for reader in readers:
         reader.start()
-    writer = threading.Thread(target=_feed, args=(pipes["stdin"][1], first + second), daemon=True)
+    writer = threading.Thread(target=_feed, args=(pipes["stdin"][1], [first, *later]), daemon=True)
     writer.start()
     meter = RunMeter(pid, time.perf_counter(), results)  # the process server's start (first run only) is not the run's
     ended = _watch(reply, meter, limits, outcome, watch_memory=not groups)
-    sweep = uid if mode == "uid" else None  # elsewhere the PID namespace or the supervisor's tree holds them all
+    sweep = uids[0] if mode == "uid" else None  # elsewhere the PID namespace or the supervisor's tree holds them all
     kill_everything(pid, results.get("student_pid"), sweep, meter)
     if ended is None:
         ended = _wait(reply, 10) or {"exit_code": None}
@@ -606,11 +621,11 @@ def run_task(task, limits=None):
     outcome.cpu_seconds = max(outcome.cpu_seconds, ended.get("cpu_seconds", 0.0))
     _clean_up(scratch, groups)
 
-    outcome.exit_code = ended.get("exit_code")
+    outcome.exit_code = outcome.supervisor_exit_code = ended.get("exit_code")
     outcome.max_rss_mb = ended.get("max_rss_kb", 0) / 1024
     outcome.output = bytes(output.get("data", b"")).decode("utf-8", "replace")
     outcome.output_dropped = output.get("dropped", 0)
-    _read_outcome(results["lines"], outcome, calls_from_student=bool(task.get("own_dependencies")))
+    _read_outcome(results, outcome, limits, calls_from_student=bool(task.get("own_dependencies")))
     log.debug("%s: ran %.2f s (%.2f s CPU, %.2f s charged), exit code %s%s, %.0f MB at most", task["function"],
               outcome.seconds, outcome.cpu_seconds, outcome.charged_seconds, outcome.exit_code,
               ", timed out" if outcome.timed_out else "", outcome.max_rss_mb)  # fmt: skip
@@ -640,36 +655,63 @@ def _watch(reply, meter, limits, outcome, watch_memory):
         return None
 
 
-SPENT_EVENT = wire.dumps({"phase": "spent"})[:-3].encode()  # how the supervisor's "spent" lines begin
 SCRATCH_HOME = "/sandbox"  # the student's home and working folder, inside its root (jail.SCRATCH)
+DECODE_SECONDS = 2.0  # the least CPU time the grader spends decoding a run's answers (ms, for honest ones)
+EVENT_BYTES = 1024**2  # the supervisor's own events are small; an answer is framed after its event
 
 
-def _feed(fd, data):
+def _feed(fd, frames):
     try:
         with os.fdopen(fd, "wb") as stdin:
-            stdin.write(data)
+            for data in frames:
+                stdin.write(data)
+                stdin.flush()
     except OSError:  # the run ended before it read its task
         pass
 
 
-def _read_events(stream, results):
-    """The supervisor's event lines (trusted).  Read while the run lasts: the student's pid (for
-    the kill) and the time the supervisor spent on the student's calls (for the charge) are
-    kept as they come; every other line is decoded once the run has ended."""
-    for line in stream:
-        if line.startswith(SPENT_EVENT):
+def _read_events(stream, results, budget):
+    """The supervisor's events (trusted), one frame each, and the answers of the student's
+    process framed after them (not trusted, not decoded here).  Read while the run lasts: the
+    student's pid (for the kill) and the time the supervisor spent on the student's calls (for
+    the charge) are kept as they come; answers are kept, as bytes, up to the run's ``budget``
+    in all, past which the rest is read and dropped and the run has broken the protocol."""
+    results["kept"] = 0
+    fd = stream.fileno()
+    while True:
+        try:
+            data = wire.read_frame_from(fd, EVENT_BYTES)
+            if data is None:
+                return
+            event = wire.loads(data.decode("utf-8", "replace"))
+            if not isinstance(event, dict):
+                raise wire.WireError("an event is a dict")
+            answer = _read_answer(fd, results, budget) if event.get("answer") else None
+        except wire.WireError:
+            results["bad"] = results.get("bad", 0) + 1
+            while os.read(fd, 1 << 20):  # never leave the supervisor blocked on a full pipe
+                pass
+            return
+        if event.get("phase") == "spent":
             try:
-                spent = wire.loads(line.decode())
-                results["spent"] = (float(spent["work_cpu"]), float(spent["serving"]))
-            except (wire.WireError, KeyError, TypeError, ValueError):
+                results["spent"] = (float(event["work_cpu"]), float(event["serving"]))
+            except (KeyError, TypeError, ValueError):
                 pass
             continue
-        results["lines"].append(line)
-        if b'"started"' in line and "student_pid" not in results:
-            try:
-                results["student_pid"] = int(wire.loads(line.decode())["pid"])
-            except (wire.WireError, KeyError, TypeError, ValueError):
-                pass
+        if event.get("phase") == "started" and type(event.get("pid")) is int:
+            results.setdefault("student_pid", event["pid"])
+        results["events"].append((event, answer))
+
+
+def _read_answer(fd, results, budget):
+    data = wire.read_frame_from(fd, budget)
+    if data is None:
+        raise wire.WireError("an event announced an answer that never came")
+    results["kept"] += len(data)
+    if results["kept"] > budget:
+        results["over_budget"] = True
+        return None
+    return data
 
 
 def _clean_up(scratch, groups):
@@ -678,41 +720,48 @@ def _clean_up(scratch, groups):
     cgroups.remove(groups)
 
 
-def _read_outcome(lines, outcome, calls_from_student=False):
+def _read_outcome(results, outcome, limits, calls_from_student=False):
     """Turn the supervisor's events into the Outcome's messages, decoding (with bounds) what
-    came from the student's process: a bad answer fails its case, never the grader."""
-    for line in lines:
-        try:
-            event = wire.loads(line.decode("utf-8", "replace"))
-        except wire.WireError:
-            outcome.bad_lines += 1
-            continue
+    came from the student's process: a bad answer fails its case, never the grader.  Decoding
+    is the run's cost too: the CPU time it takes is added to what the run is charged, and once
+    it has used what is left of the run's limit (at least DECODE_SECONDS, so that the answers
+    of a run that timed out are read) the remaining answers are not decoded: their cases time out."""
+    allowance = max(limits.cpu_seconds - outcome.charged_seconds, DECODE_SECONDS)
+    if results.get("over_budget"):
+        outcome.protocol_error = f"its answers passed {limits.answer_bytes // 1024**2} MB in all"
+    outcome.bad_lines = results.get("bad", 0)
+    started = time.thread_time()
+    for event, answer in results["events"]:
         phase = event.get("phase")
         if phase == "end":
             outcome.exit_code = event.get("exit_code")
-            outcome.protocol_error = event.get("protocol_error")
+            outcome.protocol_error = event.get("protocol_error") or outcome.protocol_error
             outcome.max_rss_mb = max(outcome.max_rss_mb, event.get("max_rss_kb", 0) / 1024)
+            outcome.supervisor_max_rss_mb = event.get("supervisor_max_rss_kb", 0) / 1024
         elif phase == "isolate":  # written by the supervisor, which the student's code never touches
             error = None if event.get("ok") else StudentError("OSError", str(event.get("error", {}).get("message")))
             outcome.messages.append(PhaseReport("isolate", bool(event.get("ok")), error, tuple(event.get("held", ()))))
+        elif time.thread_time() - started > allowance:
+            outcome.timed_out = True
         elif phase == "define":
-            answer = _student_answer(event.get("body", ""))
-            ok = answer.get("ok") is True
-            error = None if ok else answer.get("error") or StudentError.unreadable("the cell's report")
+            body = _student_answer(answer)
+            ok = body.get("ok") is True
+            error = None if ok else body.get("error") or StudentError.unreadable("the cell's report")
             outcome.messages.append(PhaseReport("define", ok, error))
         elif "case" in event:
-            answer = _student_answer(event.get("body", ""))
-            noted_by_student = answer.pop("student_calls", {})  # trusted only as Grader.grade_function says
+            body = _student_answer(answer)
+            noted_by_student = body.pop("student_calls", {})  # trusted only as Grader.grade_function says
             calls = noted_by_student if calls_from_student else event.get("calls", {})
-            outcome.messages.append(Observation(case=str(event["case"]), calls=calls, **answer))
+            outcome.messages.append(Observation(case=str(event["case"]), calls=calls, **body))
+    outcome.charged_seconds += time.thread_time() - started
 
 
-def _student_answer(body):
+def _student_answer(data):
     """An answer of the student's process, decoded with bounds, its texts cut to size: the
     fields of an Observation (and the calls the student's process noted, ``student_calls``)."""
     try:
-        message = wire.loads(body)
-    except (wire.WireError, RecursionError, MemoryError):
+        message = wire.loads(data.decode("utf-8")) if data is not None else None
+    except (wire.WireError, UnicodeDecodeError, RecursionError, MemoryError):
         message = None
     if not isinstance(message, dict) or not isinstance(message.get("ok"), bool):
         return {"ok": False, "error": StudentError.unreadable("the answer")}

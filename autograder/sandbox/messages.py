@@ -1,6 +1,6 @@
 """What a sandboxed run reports back to the grader, typed: defined here, once.
 
-The run's processes speak JSON (``inside/wire.py``); ``host.py`` decodes each line, with bounds,
+The run's processes speak in frames of ``inside/wire.py``; ``host.py`` decodes each, with bounds,
 into one of these, and everything after it (grading, the judges in ``checks/``, the mistake
 signatures in ``faults/``, the references) reads these fields and nothing else.
 """

@@ -9,11 +9,12 @@ it is process 1, so ending it ends every process it ever started.  ``enter`` the
 2. unshares the mount, network, IPC and UTS namespaces: no network at all;
 3. builds a new root on a small tmpfs that holds, read-only, only what a Python run needs
    (the interpreter, its libraries, the grader's runtime folder), a size-capped scratch
-   tmpfs at ``/sandbox`` (``/tmp`` lives in it too), a fresh ``/proc`` that shows only the
-   run's own processes, and a ``/dev`` with five harmless devices;
+   tmpfs at ``/sandbox`` (``/tmp`` lives in it too), and a ``/dev`` with five harmless devices;
+   no ``/proc`` (a fresh one would still show host paths: mountinfo, cgroup);
 4. ``pivot_root``s into it and detaches the host's tree, so nothing else of the host
    (``/home``, ``/root``, ``/srv``, the course, other submissions, host sockets) exists;
-5. sets rlimits, drops to a fresh uid (as root) and sets ``no_new_privs``;
+5. sets rlimits, empties the capability bounding set, drops to a fresh uid (as root) and sets
+   ``no_new_privs``;
 6. installs the seccomp filter (``seccomp.py``): no new namespaces, mounts or network.
 
 Where namespaces are refused (the "uid" and "none" rungs of host.py: a container's root
@@ -21,6 +22,9 @@ without CAP_SYS_ADMIN, an ordinary user without user namespaces), steps 2 to 4 g
 private scratch folder as the working folder and Landlock (``landlock.py``), which confines
 the process to the same allowlist; the fresh uid, rlimits, no_new_privs and the filter hold
 as above.
+
+The supervisor, which computes on what the student's process sends, is confined too, once it
+has forked that process (``confine_supervisor``).
 
 This is what bubblewrap does, done in the forked process because a new interpreter per run
 (bubblewrap must ``exec``) would cost more than most graded functions take.
@@ -45,7 +49,8 @@ MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 MOUNT_FLAGS = {"noexec": MS_NOEXEC, "noatime": 1024, "nodiratime": 2048, "relatime": 1 << 21}
-PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 36, 38
+PR_SET_PDEATHSIG, PR_CAPBSET_DROP, PR_SET_CHILD_SUBREAPER, PR_SET_NO_NEW_PRIVS = 1, 24, 36, 38
+SUPERVISOR_FILES = 64  # open files: its pipes, its channel, the arena, and the modules it already imported
 PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "riscv64": 41, "ppc64le": 203, "s390x": 217}
 DEVICES = ("null", "zero", "full", "random", "urandom")
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32")
@@ -132,6 +137,43 @@ def _processes():
         yield int(name), int(data[data.rfind(b")") + 2 :].split()[1]), owner  # the parent: stat's 4th field
 
 
+def confine_supervisor(config):
+    """After the supervisor has forked the student's process: put the supervisor inside the run's
+    bounds too, since it computes on what the student's process sends.  It joins the run's
+    memory and process-count cgroups (not the CPU one: its CPU time is charged by the grader's
+    meter), takes rlimits on its address space, CPU time, files and processes, and, where it is
+    root, drops to a uid of its own (``supervisor_uid``: neither root nor the student's) with an
+    empty capability bounding set; then no_new_privs and the seccomp filter, as for the student.
+    Returns whether it changed uid (it can then no longer kill the student's processes: the
+    grader does)."""
+    for group in config.get("cgroups", []):
+        if os.path.basename(os.path.dirname(os.path.dirname(group))) != "cpu":  # v1's cpu/GROUP/run-…
+            with open(os.path.join(group, "cgroup.procs"), "w") as file:
+                file.write("0")
+    _limit(resource.RLIMIT_AS, config.get("address_space_bytes"))
+    _limit(resource.RLIMIT_CPU, 2 * config.get("cpu_seconds", 0) + 10)  # it spins while it waits: see refcall
+    _limit(resource.RLIMIT_NOFILE, SUPERVISOR_FILES)
+    _limit(resource.RLIMIT_CORE, 0)
+    uid = config.get("supervisor_uid")
+    if uid is not None:
+        drop_bounding_set()
+        become(uid)
+        _limit(resource.RLIMIT_NPROC, 8)  # its threads count too; forking nothing
+    _call(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "no_new_privs")
+    if seccomp.supported():
+        seccomp.install()
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return uid is not None
+
+
+def drop_bounding_set():
+    """Empty the capability bounding set (needs CAP_SETPCAP): no later exec, of anything, can
+    bring a capability back."""
+    for capability in range(64):
+        if _libc.prctl(PR_CAPBSET_DROP, capability, 0, 0, 0) != 0 and ctypes.get_errno() == 22:  # EINVAL: no such one
+            break
+
+
 # ----------------------------------------------------------------------------
 # Run in the student's process, before any of its code
 # ----------------------------------------------------------------------------
@@ -150,12 +192,15 @@ def enter(config):
     if config["mode"] in ("root", "userns"):
         unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS, "new mount and network namespaces")
         _build_root(config["root"], config["allowlist"], config["scratch_bytes"], config.get("uid"))
-        held += ["pid namespace", "allowlist root", "fresh /proc", "no network", f"scratch {config['scratch_bytes']}"]
+        held += ["pid namespace", "allowlist root", "no /proc", "no network", f"scratch {config['scratch_bytes']}"]
     else:
         os.chdir(config["root"])  # the run's own scratch folder, mode 700
     _set_limits(config)
     held.append("rlimits")
     uid = config.get("uid")
+    if uid is not None or config["mode"] == "userns":  # root, or root of its own user namespace
+        drop_bounding_set()
+        held.append("empty capability bounding set")
     if uid is not None:
         become(uid)
         held.append(f"uid {uid}")
@@ -214,6 +259,7 @@ def _build_root(root, allowlist, scratch_bytes, uid):
     _call(_libc.umount2(b".", MNT_DETACH), "detach the host's root")
     os.chdir("/")
     _read_only_everywhere(keep=(SCRATCH, TMP, "/proc"))
+    _call(_libc.umount2(b"/proc", MNT_DETACH), "remove /proc")  # it showed host paths (mountinfo, cgroup)
     os.chdir(SCRATCH)
 
 

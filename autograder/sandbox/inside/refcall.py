@@ -4,250 +4,106 @@ When ``model`` is graded it calls the reference ``optimize`` and ``sample``; if 
 were in the student's process, the student could read it.  So the supervisor (``runner.py``,
 which never runs student code) holds them, and the student's process gets ``Remote``
 stand-ins that send each call over a socket.  Arrays travel through a shared memory arena
-both processes map (a call of optimize moves ~80 KB of parameters and gradients), only a
-small JSON envelope goes through the socket.
+both processes map (a call of optimize moves ~80 KB of parameters and gradients); the frame
+on the socket, in the one format of ``wire.py``, names where they are.
 
 The semantics of a local call are kept: arrays and dicts passed in are updated in place as
 the reference updated its copies (optimize's parameters), a returned argument is the caller's
 own object, and functions that draw random numbers see and leave numpy's global random state
 as a local call would.
 
-Everything the student's side sends is data: JSON, and array headers that are checked against
-the arena before any view is made.  Imports only the standard library and numpy.
+The supervisor trusts nothing of a call: **copy, then check, then compute**.  Every array is
+copied out of the arena (which the student's process can still write) into the supervisor's
+own memory before anything looks at it; then the whole call is checked against the case's
+``CallBounds`` (the calls a correct solution makes on that case: the case's shapes, indices
+of its vocabulary, names no longer than its data's, a bounded number of calls); only then
+does the reference run, on the copies.  A call outside the bounds is refused with a message,
+which the student's code sees as an exception; it costs only the graded function.
+
+Imports only the standard library, numpy and wire.py.
 """
 
-import json
-import math
-import os
+import mmap
 import socket
-import struct
-import time
 
 import numpy as np
 
+try:
+    from . import wire
+except ImportError:  # in the sandbox's library folder, beside wire.py
+    import wire
+
 ARENA_BYTES = 16 * 1024**2
-DTYPES = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "u4": np.dtype("<u4"), "b1": np.dtype("|b1")}
-KINDS = {"f": "f8", "i": "i8", "u": "i8", "b": "b1"}
-MAX_FRAME = 64 * 1024**2
-MAX_CALL_FRAME = 1024**2
-MAX_ITEMS = 100_000  # values in one call's arguments
-MAX_DEPTH = 16
+CALL_BYTES = 1024**2  # the largest frame of a call or of its reply
 SPIN_SECONDS = 0.0005  # how long the supervisor waits awake for the next call of a call loop
-HEADER = struct.Struct(">I")
-PLAIN = (type(None), bool, int, float, str)  # JSON's own scalars (exact types: no subclasses)
-
-
-class ProtocolError(ValueError):
-    """A frame that is not what the other side should send."""
-
-
-# ----------------------------------------------------------------------------
-# Frames on a stream socket: 4-byte length, then the bytes
-# ----------------------------------------------------------------------------
-
-
-def send_frame(sock, data):
-    sock.sendall(HEADER.pack(len(data)) + data)
-
-
-class Spinner:
-    """When to wait awake for the other side of a call loop.  Spinning pays on an idle machine,
-    where the other side answers within the window; on a busy one the other side waits for a CPU
-    and spinning only burns CPU time, which the run is charged for (sandbox/meter.py), more the
-    busier the machine.  So after a spin that ran out, this side sleeps in recv for the next
-    waits, twice as many after each further miss, and spins again once an answer came in time."""
-
-    def __init__(self):
-        self.skip, self.backoff = 0, 0
-
-    def window(self, spin):
-        if not spin or self.skip:
-            self.skip = max(self.skip - 1, 0)
-            return 0.0
-        return spin
-
-    def missed(self):
-        self.backoff = min(max(2 * self.backoff, 1), 1024)
-        self.skip = self.backoff
-
-    def caught(self):
-        self.backoff = 0
-
-
-SPINNER = Spinner()  # one per process: each side of the channel is one process
-
-
-def _read_exactly(sock, size, spin):
-    """``size`` bytes; for the first ``spin`` seconds by polling, then by sleeping in recv."""
-    chunks, left, deadline = [], size, time.perf_counter() + spin
-    while left:
-        polling = spin and time.perf_counter() < deadline
-        try:
-            chunk = sock.recv(min(left, 1 << 20), socket.MSG_DONTWAIT if polling else 0)
-        except BlockingIOError:
-            if time.perf_counter() >= deadline:
-                SPINNER.missed()
-            else:
-                os.sched_yield()  # a process waiting on this CPU (the other side, on a busy machine) goes first
-            continue
-        if not chunk:
-            raise EOFError("the other side closed the channel")
-        if polling:
-            SPINNER.caught()
-        chunks.append(chunk)
-        left -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_frame(sock, limit=MAX_FRAME, spin=0.0):
-    """The next frame.  ``spin``: seconds to wait awake first, for the answers of a call loop
-    (waking a sleeping process costs ~50 us on a virtual machine; a call of optimize ~100 us),
-    as the Spinner allows."""
-    spin = SPINNER.window(spin)
-    (size,) = HEADER.unpack(_read_exactly(sock, HEADER.size, spin))
-    if size > limit:
-        raise ProtocolError(f"a message of {size} bytes (at most {limit})")
-    return _read_exactly(sock, size, spin)
-
-
-# ----------------------------------------------------------------------------
-# Values <-> JSON with arrays in the arena
-# ----------------------------------------------------------------------------
+# A call's arguments: two names of indices, a few arrays, char_to_ix.  Few dict entries: the
+# sandbox's string hashes are not randomised (PYTHONHASHSEED=0, for the student's sake).
+CALLS = wire.Bounds(values=20_000, depth=6, dict_entries=256, other_keys=64, digits=20, elements=ARENA_BYTES // 8)
+DTYPES = {"float64": np.dtype("<f8"), "int64": np.dtype("<i8"), "bool": np.dtype("|b1")}
+RANDOM_STATE_WORDS = 624  # MT19937's key
 
 
 class Arena:
-    """A bump allocator over the shared buffer; emptied before each call."""
+    """Arrays of a message in the shared buffer: a bump allocator, emptied before each message."""
 
     def __init__(self, buffer):
         self.buffer, self.top = buffer, 0
-        self.views = {}  # header -> view: a call loop puts the same arrays in the same places
 
     def put(self, array):
-        array = np.asarray(array)
-        code = "u4" if array.dtype == np.uint32 else KINDS.get(array.dtype.kind)
-        if code is None:
-            return {"u": f"array of {array.dtype}"}
-        dtype = DTYPES[code]
+        kind = wire.KIND_OF.get(array.dtype.kind)
+        if kind is None:
+            return None
+        dtype = DTYPES[kind]
         offset = (self.top + 7) // 8 * 8
         if offset + array.size * dtype.itemsize > len(self.buffer):
-            raise ProtocolError("the arguments do not fit the shared arena")
+            raise wire.WireError("the arguments do not fit the shared arena")
         view = np.ndarray(array.shape, dtype, buffer=self.buffer, offset=offset)
         np.copyto(view, array, casting="unsafe")
         self.top = offset + view.nbytes
-        return {"a": [offset, code, list(array.shape)]}
+        return [kind, list(array.shape), offset]
 
-    def view(self, header):
-        """The array a header names, as a view of the arena, after checking it lies inside."""
-        key = repr(header)
-        if key not in self.views:
-            if len(self.views) > 1024:
-                self.views.clear()
-            self.views[key] = self._new_view(header)
-        return self.views[key]
-
-    def _new_view(self, header):
-        if not isinstance(header, list) or len(header) != 3:
-            raise ProtocolError("bad array header")
-        offset, code, shape = header
-        if code not in DTYPES or not isinstance(offset, int) or offset < 0 or offset % 8:
-            raise ProtocolError("bad array header")
-        if not isinstance(shape, list) or len(shape) > 8 or not all(isinstance(n, int) and n >= 0 for n in shape):
-            raise ProtocolError("bad array shape")
-        size = math.prod(shape) * DTYPES[code].itemsize
-        if offset + size > len(self.buffer):
-            raise ProtocolError("array outside the arena")
-        return np.ndarray(shape, DTYPES[code], buffer=self.buffer, offset=offset)
+    def get(self, body, bounds):
+        """A copy, in this process's own memory, of the array ``body`` names, after checking that
+        it lies inside the arena.  The copy is what is checked and used: the other side may
+        still be writing the arena."""
+        if not isinstance(body, list) or len(body) != 3:
+            raise wire.WireError("bad array header")
+        kind, shape, offset = body
+        shape = wire.checked_shape(kind, shape)
+        size = 1
+        for n in shape:
+            size *= n
+        if type(offset) is not int or offset < 0 or offset % 8 or size > bounds.elements:
+            raise wire.WireError("bad array header")
+        if offset + size * DTYPES[kind].itemsize > len(self.buffer):
+            raise wire.WireError("array outside the arena")
+        return np.ndarray(shape, DTYPES[kind], buffer=self.buffer, offset=offset).copy()
 
 
-class Unsupported:
-    """Stands for a value that cannot be sent (a function, a generator …)."""
-
-    def __init__(self, description):
-        self.description = description
-
-    def __repr__(self):
-        return f"<{self.description}>"
+def new_arena():
+    return mmap.mmap(-1, ARENA_BYTES)
 
 
-def pack(value, arena, depth=0, known=None):
-    """JSON-ready ``value``; arrays are copied into the arena, except those ``known`` to be
-    views of it already ({id(view): header}), which are named in place."""
-    if known and id(value) in known:
-        return {"a": known[id(value)]}
-    if depth > MAX_DEPTH:
-        return {"u": "nesting too deep"}
-    if value is None or isinstance(value, (bool, str, int, float)):
-        return value
-    if isinstance(value, np.bool_):
-        return bool(value)
-    if isinstance(value, np.integer):
-        return int(value)
-    if isinstance(value, np.floating):
-        return float(value)
-    if isinstance(value, np.ndarray):
-        return arena.put(value)
-    if isinstance(value, list):
-        if all(type(v) in PLAIN for v in value):  # a name's indices: sent as they are
-            return list(value)
-        return [pack(v, arena, depth + 1, known) for v in value]
-    if isinstance(value, tuple):
-        return {"t": [pack(v, arena, depth + 1, known) for v in value]}
-    if isinstance(value, dict):
-        return {"d": [[pack(k, arena, depth + 1), pack(v, arena, depth + 1, known)] for k, v in value.items()]}
-    return {"u": type(value).__name__}
+def channel_pair():
+    return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
 
-class Unpacker:
-    """Decodes packed values with bounds; arrays are views of the arena (``copy`` copies them)."""
-
-    def __init__(self, arena, copy):
-        self.arena, self.copy, self.items = arena, copy, 0
-        self.views = {}  # id(view) -> header, for the views handed out (copy=False)
-        self.end = 0  # the first byte after every array read
-
-    def __call__(self, value, depth=0):
-        self.items += 1
-        if self.items > MAX_ITEMS or depth > MAX_DEPTH:
-            raise ProtocolError("too many or too deeply nested values")
-        if value is None or isinstance(value, (bool, str, int, float)):
-            return value
-        if isinstance(value, list):
-            if all(type(v) in PLAIN for v in value):
-                self.items += len(value)
-                return value
-            return [self(v, depth + 1) for v in value]
-        if not isinstance(value, dict) or len(value) != 1:
-            raise ProtocolError("unexpected value")
-        [(tag, body)] = value.items()
-        if tag == "a":
-            view = self.arena.view(body)
-            self.end = max(self.end, body[0] + view.nbytes)
-            if self.copy:
-                return view.copy()
-            self.views[id(view)] = body
-            return view
-        if tag == "t":
-            return tuple(self(v, depth + 1) for v in body)
-        if tag == "d":
-            result = {}
-            for key, item in body:
-                key = self(key, depth + 1)
-                if not isinstance(key, (str, int, float, bool, type(None))):
-                    raise ProtocolError("unhashable dictionary key")
-                result[key] = self(item, depth + 1)
-            return result
-        if tag == "u":
-            return Unsupported(str(body))
-        if tag == "arg" and not self.copy:
-            raise ProtocolError("unexpected value")
-        if tag == "arg":
-            return ArgumentReference(body)
-        raise ProtocolError(f"unknown tag {tag!r}")
+def send(channel, arena, message):
+    """Encode ``message`` (a dict of plain keys and values), its arrays into the arena."""
+    arena.top = 0
+    wire.send_frame(channel, wire.dumps(message, arena).encode())
 
 
-class ArgumentReference:
-    def __init__(self, index):
-        self.index = index
+def receive(channel, arena, spin=0.0, arguments=False):
+    """The next message of the channel, every array copied out of the arena, within CALLS."""
+    return decode(wire.recv_frame(channel, CALL_BYTES, spin), arena, arguments)
+
+
+def decode(data, arena, arguments=False):
+    message = wire.loads(data.decode("utf-8", "replace"), arena, CALLS, arguments)
+    if not isinstance(message, dict) or not all(isinstance(key, str) for key in message):
+        raise wire.WireError("a message must be a dict of named parts")
+    return message
 
 
 # ----------------------------------------------------------------------------
@@ -266,22 +122,19 @@ class Remote:
         return f"<reference function {self.__name__}>"
 
     def __call__(self, *args, **kwargs):
-        self.arena.top = 0
-        request = {"op": "call", "function": self.__name__, "args": pack(list(args), self.arena)}
-        request["kwargs"] = pack(kwargs, self.arena)
+        request = {"op": "call", "function": self.__name__, "args": list(args), "kwargs": kwargs}
         if self.draws_random:
-            request["random"] = pack(np.random.get_state(), self.arena)
-        send_frame(self.channel, json.dumps(request).encode())
-        reply = json.loads(recv_frame(self.channel))  # asleep: CPU time spent waiting would be charged to the run
+            request["random"] = np.random.get_state()
+        send(self.channel, self.arena, request)
+        reply = receive(self.channel, self.arena, arguments=True)  # asleep: waiting is not charged
         if "error" in reply:
             raise RuntimeError(f"the reference {self.__name__} failed: {reply['error']}")
-        positional, in_place = list(args), Unpacker(self.arena, copy=False)
-        for index, final in reply["after"]:
-            _update_in_place(positional[index] if isinstance(index, int) else kwargs[index], in_place(final))
-        fresh = Unpacker(self.arena, copy=True)
+        positional = list(args)
+        for key, final in reply["after"]:
+            _update_in_place(positional[key] if isinstance(key, int) else kwargs[key], final)
         if "random" in reply:
-            np.random.set_state(fresh(reply["random"]))
-        return _resolve(fresh(reply["result"]), positional, kwargs)
+            np.random.set_state(random_state(reply["random"]))
+        return _resolve(reply["result"], positional, kwargs)
 
 
 def _update_in_place(mine, final):
@@ -297,17 +150,15 @@ def _update_in_place(mine, final):
             if isinstance(current, np.ndarray) and isinstance(value, np.ndarray) and current.shape == value.shape:
                 np.copyto(current, value, casting="unsafe")
             else:
-                mine[key] = value.copy() if isinstance(value, np.ndarray) else value
+                mine[key] = value
 
 
 def _resolve(value, args, kwargs):
-    if isinstance(value, ArgumentReference):
-        index = value.index
-        return args[index] if isinstance(index, int) else kwargs[index]
+    if isinstance(value, wire.ArgumentReference):
+        key = value.key
+        return args[key] if isinstance(key, int) else kwargs[key]
     if isinstance(value, tuple):
         return tuple(_resolve(v, args, kwargs) for v in value)
-    if isinstance(value, list):
-        return [_resolve(v, args, kwargs) for v in value]
     return value
 
 
@@ -316,56 +167,105 @@ def _resolve(value, args, kwargs):
 # ----------------------------------------------------------------------------
 
 
-def serve_call(request, functions, arena, recorders):
-    """Run one call the student's process asked for; returns the reply (a dict)."""
+class CallBounds:
+    """The calls of reference functions that a correct solution makes on one case (from the
+    case's ``calls_allowed``, written by the grader): how many of each, and what their
+    arguments may hold.  ``check`` says what is wrong with a call, or None."""
+
+    def __init__(self, allowed):
+        self.allowed = allowed if isinstance(allowed, dict) else {}
+        self.made = {}
+
+    def check(self, name, args, kwargs):
+        rule = self.allowed.get(name)
+        if rule is None:
+            return f"a correct solution does not call {name} here"
+        self.made[name] = self.made.get(name, 0) + 1
+        if self.made[name] > rule["calls"]:
+            return f"more than {rule['calls']} calls of {name} in this case (a correct solution makes fewer)"
+        shapes = {tuple(shape) for shape in rule["shapes"]}
+        for value in [*args, *kwargs.values()]:
+            problem = _outside(value, rule, shapes)
+            if problem:
+                return f"{name} was given {problem}"
+        return None
+
+
+def _outside(value, rule, shapes, depth=0):
+    """What is wrong with one argument, by the rule's shapes and sizes, or None."""
+    if value is None or isinstance(value, (bool, float)):
+        return None
+    if isinstance(value, int):
+        return None if abs(value) < 2**53 else "an integer too large"
+    if isinstance(value, str):
+        return None if len(value) <= rule["text"] else "a string longer than any of the case's"
+    if isinstance(value, np.ndarray):
+        return None if value.shape in shapes else f"an array of shape {value.shape}, not one of this case's"
+    if depth:
+        return "nested containers"
+    if isinstance(value, list):
+        if len(value) > rule["length"]:
+            return f"a list of {len(value)} items, longer than any name of the case's data"
+        if not all(v is None or (type(v) is int and 0 <= v < rule["indices"]) for v in value):
+            return "a list that holds something else than None and indices of the vocabulary"
+        return None
+    if isinstance(value, dict):
+        if len(value) > rule["entries"]:
+            return f"a dict of {len(value)} entries"
+        for key, item in value.items():
+            problem = _outside(key, rule, shapes, 1) or _outside(item, rule, shapes, 1)
+            if problem:
+                return problem
+        return None
+    return f"a value of type {type(value).__name__}"
+
+
+def serve_call(request, functions, bounds, recorders):
+    """Run one call the student's process asked for (already copied and decoded by ``receive``);
+    returns the reply (a dict)."""
     name = request.get("function")
     if name not in functions:
-        raise ProtocolError(f"no reference function {name!r} was given to this run")
-    unpack = Unpacker(arena, copy=False)
-    args, kwargs = unpack(request.get("args")), unpack(request.get("kwargs"))
+        raise wire.WireError(f"no reference function {name!r} was given to this run")
+    args, kwargs = request.get("args"), request.get("kwargs")
     if not isinstance(args, list) or not isinstance(kwargs, dict) or not all(isinstance(k, str) for k in kwargs):
-        raise ProtocolError("bad arguments")
+        raise wire.WireError("bad arguments")
+    refused = bounds.check(name, args, kwargs)
+    if refused:
+        return {"error": f"refused: {refused}"}
     if "random" in request:
-        np.random.set_state(_random_state(unpack(request["random"])))
+        np.random.set_state(random_state(request["random"]))
     if name in recorders:
         recorders[name].note(args, kwargs)
     try:
         result = functions[name](*args, **kwargs)
     except Exception as error:  # the student passed arguments the reference cannot take
         return {"error": f"{type(error).__name__}: {str(error)[:200]}"}
-    arena.top = unpack.end  # the reply's arrays go after the request's
-    reply = {"result": _pack_result(result, args, kwargs, arena), "after": []}
+    reply = {"result": _returned(result, args, kwargs), "after": []}
     for key, value in [*enumerate(args), *kwargs.items()]:
         if isinstance(value, (np.ndarray, dict)):
-            reply["after"].append([key, pack(value, arena, known=unpack.views)])
+            reply["after"].append([key, value])
     if "random" in request:
-        reply["random"] = pack(np.random.get_state(), arena)
+        reply["random"] = np.random.get_state()
     return reply
 
 
-def _random_state(state):
+def random_state(state):
+    """numpy's global random state as it travels (its key as int64), checked and made whole again."""
     if not (isinstance(state, tuple) and len(state) == 5 and state[0] == "MT19937"):
-        raise ProtocolError("bad random state")
-    return state
+        raise wire.WireError("bad random state")
+    key = state[1]
+    if not (isinstance(key, np.ndarray) and key.shape == (RANDOM_STATE_WORDS,)):
+        raise wire.WireError("bad random state")
+    if not all(isinstance(item, (int, float)) for item in state[2:]):
+        raise wire.WireError("bad random state")
+    return ("MT19937", key.astype(np.uint32), *state[2:])
 
 
-def _pack_result(result, args, kwargs, arena, depth=0):
+def _returned(result, args, kwargs, depth=0):
     """The result, naming an argument the reference returned (optimize's parameters) by its place."""
     for key, value in [*enumerate(args), *kwargs.items()]:
         if result is value and isinstance(value, (np.ndarray, dict, list)):
-            return {"arg": key}
+            return wire.ArgumentReference(key)
     if isinstance(result, tuple) and depth == 0:
-        return {"t": [_pack_result(item, args, kwargs, arena, 1) for item in result]}
-    return pack(result, arena)
-
-
-def new_arena():
-    import mmap
-
-    return mmap.mmap(-1, ARENA_BYTES)
-
-
-def channel_pair():
-    import socket
-
-    return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        return tuple(_returned(item, args, kwargs, 1) for item in result)
+    return result

@@ -4,25 +4,32 @@ This file sits with ``jail.py``, ``refcall.py``, ``wire.py`` and the course's ``
 the grader's shared library folder, and imports nothing else of the autograder.
 ``forkserver.py`` forks one supervisor per run and calls ``main`` in it.
 
-The supervisor never runs student code.  It reads the run's description from standard input
-(two frames: the student's part, then the reference functions the graded one may call),
-starts the student's process *before* reading the second frame, so the reference code is
-never in memory the student's process inherits, and then drives it case by case:
+The supervisor never runs student code.  It reads the run's description from standard input,
+one frame at a time (``wire.py``): the student's part; then, only after it has forked the
+student's process (so that process never inherits them), the reference functions the graded
+one may call, and each case when it is about to run it.  It then confines itself
+(``jail.confine_supervisor``: a uid of its own, the run's cgroups, rlimits) and drives the
+student's process case by case:
 
 - it sends one case, serves the calls the student's code makes to reference functions
-  (``refcall.py``), notes the calls the checks asked to record, and accepts exactly one
-  answer, for that case, of bounded size;
-- it writes what it saw, one JSON line per event, to RESULT_FD for the grader.
+  (``refcall.py``: copy, then check against the case's bounds, then compute), notes the calls
+  the checks asked to record, and accepts exactly one answer, for that case, of bounded size,
+  within the run's budget for all answers;
+- it writes what it saw, one frame per event, to RESULT_FD for the grader, each answer of the
+  student's process as a frame of its own, as it came (the grader decodes it).
 
 The student's process is process 1 of a new PID namespace (ending it ends all it started),
 locked into its allowlist root by ``jail.enter``, and holds only its channel to the
-supervisor and its output: never the grader's result channel.
+supervisor and its output: never the grader's result channel, and never a case but the one
+it is running.
 """
 
 import copy
+import inspect
 import io
-import json
 import os
+import resource
+import signal
 import sys
 import time
 import traceback
@@ -30,26 +37,7 @@ import traceback
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
 SPENT_EVERY = 0.2  # seconds between the supervisor's reports of the time it spent on the student's calls
 MAX_TASK_FRAME = 256 * 1024**2
-
-
-def read_frame_from(fd, limit=MAX_TASK_FRAME):
-    """One length-prefixed frame from a descriptor, read without reading ahead."""
-
-    def exactly(size):
-        data = bytearray()
-        while len(data) < size:
-            chunk = os.read(fd, size - len(data))
-            if not chunk:
-                raise EOFError("the grader closed the task channel")
-            data += chunk
-        return bytes(data)
-
-    from refcall import HEADER  # the one frame format, beside this file in the sandbox library
-
-    (size,) = HEADER.unpack(exactly(HEADER.size))
-    if size > limit:
-        raise ValueError(f"a task of {size} bytes")
-    return exactly(size)
+CALL_PREFIX = b'{"__dict__":[["op","call"]'  # how every call's frame begins (refcall.Remote); anything else is a header
 
 
 # ----------------------------------------------------------------------------
@@ -101,19 +89,19 @@ def student_process(channel, config, arena_buffer):
         import wire
 
         null = os.open("/dev/null", os.O_RDONLY)
-        os.dup2(null, 0)  # standard input still held the reference functions' frame
+        os.dup2(null, 0)  # standard input: the grader's frames, for the supervisor alone
         os.dup2(channel.fileno(), 3)
         os.closerange(4, os.sysconf("SC_OPEN_MAX"))  # the grader's result channel among them
         channel = __import__("socket").socket(fileno=3)
+        arena = refcall.Arena(arena_buffer)
         try:
             held = jail.enter(config)
         except Exception as error:  # the machine refused a step: the grader says so, never the student's fault
-            problem = f"{type(error).__name__}: {error}"
-            refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": False, "error": problem}).encode())
+            refcall.send(channel, arena, {"kind": "ready", "ok": False, "error": f"{type(error).__name__}: {error}"})
             return
-        refcall.send_frame(channel, json.dumps({"kind": "ready", "ok": True, "held": held}).encode())
-        student = wire.loads(refcall.recv_frame(channel).decode())
-        run_student(student, channel, refcall.Arena(arena_buffer), refcall, wire)
+        refcall.send(channel, arena, {"kind": "ready", "ok": True, "held": held})
+        student = wire.loads(wire.recv_frame(channel, MAX_TASK_FRAME).decode())
+        run_student(student, channel, arena, refcall, wire)
         sys.stdout.flush()
         status = 0
     finally:
@@ -124,8 +112,10 @@ def run_student(task, channel, arena, refcall, wire):
     import numpy as np
 
     def answer(kind, body, case=None):
-        refcall.send_frame(channel, json.dumps({"kind": kind, "case": case}).encode())
-        refcall.send_frame(channel, wire.dumps(body).encode())
+        """A small header through the call channel's codec, then the answer itself as a frame of
+        its own, which the supervisor forwards to the grader without reading it."""
+        refcall.send(channel, arena, {"kind": kind, "case": case})
+        wire.send_frame(channel, wire.dumps(body).encode())
 
     filename = f"<graded cell {task['function']}>"
     namespace = {"__name__": "__main__"}
@@ -149,11 +139,11 @@ def run_student(task, channel, arena, refcall, wire):
         return
     answer("define", {"ok": True})
 
-    while True:
-        request = json.loads(refcall.recv_frame(channel))
+    while True:  # one case at a time: this process never holds the input of a case it is not running
+        request = wire.loads(wire.recv_frame(channel, MAX_TASK_FRAME).decode())
         if request.get("op") != "case":
             return
-        case = wire.loads(json.dumps(request["case"]))
+        case = request["case"]
         args, kwargs = copy.deepcopy(case["args"]), copy.deepcopy(case["kwargs"])
         np.random.seed(case.get("global_seed", 0))
         recorders = record_here(namespace, case.get("record_here", {}))
@@ -222,8 +212,6 @@ class Recorder:
     they were passed, arrays as whether they were all zero."""
 
     def __init__(self, function, wanted):
-        import inspect
-
         self.signature, self.wanted, self.calls, self.count = inspect.signature(function), set(wanted), {}, 0
 
     def note(self, args, kwargs):
@@ -258,33 +246,49 @@ class Recorder:
 
 
 class Reporter:
-    """Writes the supervisor's events to the grader, one JSON line each."""
+    """Writes the supervisor's events to the grader, one frame each (``wire.py``); an event that
+    carries an answer of the student's process is followed by that answer's frame, as it came."""
 
     def __init__(self, result_fd, wire):
-        self.out, self.wire = os.fdopen(result_fd, "w", buffering=1), wire
+        self.fd, self.wire = result_fd, wire
 
-    def __call__(self, message):
+    def __call__(self, event, answer=None):
+        data = self.wire.frame(self.wire.dumps(event | {"answer": answer is not None}).encode())
         try:
-            self.out.write(self.wire.dumps(message) + "\n")
-        except (OSError, ValueError):
-            pass
+            os.write(self.fd, data)  # small: a pipe takes it whole
+            if answer is not None:
+                self._write_all(self.wire.frame(answer))
+        except OSError:
+            pass  # the grader has gone; the run ends with the student's process
+
+    def _write_all(self, data):
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
 
 
 class Supervisor:
-    def __init__(self, channel, emit, limits):
+    def __init__(self, channel, arena, emit, limits):
         import refcall
         import wire
 
-        self.channel, self.emit, self.limits, self.refcall, self.wire = channel, emit, limits, refcall, wire
+        self.channel, self.arena, self.emit, self.limits, self.refcall, self.wire = (
+            channel, arena, emit, limits, refcall, wire,
+        )  # fmt: skip
+        self.answer_bytes = 0  # of every answer forwarded so far: the run's budget is on their sum
         self.work_cpu = self.serving = 0.0  # CPU time and wall-clock time spent serving the student's calls
         self.reported = time.perf_counter()
 
-    def serve(self, message, references, arena, recorders):
-        """One call of a reference function, timed: the grader charges the run for the CPU time
-        it took, and does not charge the student's process for sleeping while it ran."""
+    def serve(self, data, references, bounds, recorders):
+        """One call of a reference function, from its frame to its reply, timed: the grader
+        charges the run for the CPU time it took (decoding included), and does not charge the
+        student's process for sleeping while it ran."""
         started, cpu = time.perf_counter(), time.process_time()
         try:
-            return self.refcall.serve_call(message, references, arena, recorders)
+            message = self.refcall.decode(data, self.arena)
+            if message.get("op") != "call":
+                raise self.wire.WireError("a call was expected")
+            return self.refcall.serve_call(message, references, bounds, recorders)
         finally:
             now = time.perf_counter()
             self.work_cpu += time.process_time() - cpu
@@ -296,45 +300,56 @@ class Supervisor:
         self.reported = time.perf_counter()
         self.emit({"phase": "spent", "work_cpu": self.work_cpu, "serving": self.serving})
 
-    def header(self):
-        refcall = self.refcall
-        return json.loads(refcall.recv_frame(self.channel, refcall.MAX_CALL_FRAME, spin=refcall.SPIN_SECONDS))
+    def frame(self):
+        """The next frame of the student's process, waiting awake briefly (a call loop's next call)."""
+        return self.wire.recv_frame(self.channel, self.refcall.CALL_BYTES, spin=self.refcall.SPIN_SECONDS)
 
-    def body(self):
-        return self.refcall.recv_frame(self.channel, self.limits["result_bytes"]).decode("utf-8", "replace")
+    def message(self):
+        """The next message of the student's process: copied out of the arena, then decoded
+        within the call channel's bounds (refcall.CALLS)."""
+        return self.refcall.decode(self.frame(), self.arena)
 
-    def run(self, student, references, arena):
-        ready = self.header()
+    def answer(self):
+        """The frame of an answer, as it came (the grader decodes it), within the run's budget."""
+        data = self.wire.recv_frame(self.channel, self.limits["result_bytes"])
+        self.answer_bytes += len(data)
+        if self.answer_bytes > self.limits["answer_bytes"]:
+            raise self.wire.WireError(f"the answers passed {self.limits['answer_bytes']} bytes in all")
+        return data
+
+    def run(self, student, next_case, references):
+        ready = self.message()
         if not ready.get("ok"):
             self.emit({"phase": "isolate", "ok": False, "error": {"type": "OSError", "message": ready.get("error")}})
             return
         self.emit({"phase": "isolate", "ok": True, "held": ready.get("held", [])})
-        cases = student.pop("cases")
-        student["cases"] = []
-        self.refcall.send_frame(self.channel, self.wire.dumps(student).encode())
-        define = self.header()
-        if define.get("kind") != "define":
-            raise self.refcall.ProtocolError("the student's process did not report its cell")
-        self.emit({"phase": "define", "body": self.body()})
-        for case in cases:
-            wanted = case.pop("record", {})
-            recorders = {name: Recorder(references[name], wanted[name]) for name in wanted if name in references}
-            case["record_here"] = {name: calls for name, calls in wanted.items() if name not in references}
-            request = {"op": "case", "case": json.loads(self.wire.dumps(case))}
-            self.refcall.send_frame(self.channel, json.dumps(request).encode())
-            while True:
-                message = self.header()
-                if message.get("op") == "call":
-                    reply = self.serve(message, references, arena, recorders)
-                    self.refcall.send_frame(self.channel, json.dumps(reply).encode())
-                    continue
-                if message.get("kind") != "result" or message.get("case") != case["id"]:
-                    raise self.refcall.ProtocolError("an answer to a case that was not asked")
-                calls = {name: recorder.report() for name, recorder in recorders.items()}
-                self.emit({"case": case["id"], "body": self.body(), "calls": calls})
-                self.report_spent()
-                break
-        self.refcall.send_frame(self.channel, json.dumps({"op": "done"}).encode())
+        self.wire.send_frame(self.channel, self.wire.dumps(student).encode())
+        if self.message().get("kind") != "define":
+            raise self.wire.WireError("the student's process did not report its cell")
+        self.emit({"phase": "define"}, self.answer())
+        while (case := next_case()) is not None:  # read from the grader only now: one case at a time
+            self.run_case(case, references)
+        self.wire.send_frame(self.channel, self.wire.dumps({"op": "done"}).encode())
+
+    def run_case(self, case, references):
+        wanted = case.pop("record", {})
+        bounds = self.refcall.CallBounds(case.pop("calls_allowed", {}))
+        recorders = {name: Recorder(references[name], wanted[name]) for name in wanted if name in references}
+        case["record_here"] = {name: calls for name, calls in wanted.items() if name not in references}
+        self.wire.send_frame(self.channel, self.wire.dumps({"op": "case", "case": case}).encode())
+        while True:
+            data = self.frame()
+            if data.startswith(CALL_PREFIX):
+                reply = self.serve(data, references, bounds, recorders)
+                self.refcall.send(self.channel, self.arena, reply)
+                continue
+            message = self.refcall.decode(data, self.arena)
+            if message.get("kind") != "result" or message.get("case") != case["id"]:
+                raise self.wire.WireError("an answer to a case that was not asked")
+            calls = {name: recorder.report() for name, recorder in recorders.items()}
+            self.emit({"case": case["id"], "calls": calls}, self.answer())
+            self.report_spent()
+            return
 
 
 def load_references(sources):
@@ -347,7 +362,9 @@ def load_references(sources):
 
 
 def main(result_fd):
-    """The supervisor: read the task, start the student's process, drive it, report."""
+    """The supervisor: read the student's part of the task, start the student's process, confine
+    itself, then read the references and the cases one by one, drive the student's process
+    through them, and report."""
     here = os.path.dirname(os.path.abspath(__file__))
     if here not in sys.path:
         sys.path.insert(0, here)  # jail, refcall, wire and utils/ sit beside this file
@@ -355,7 +372,11 @@ def main(result_fd):
     import refcall
     import wire
 
-    task = wire.loads(read_frame_from(0).decode())
+    def next_frame():
+        data = wire.read_frame_from(0, MAX_TASK_FRAME)
+        return None if data is None else wire.loads(data.decode())
+
+    task = next_frame()
     config = task["sandbox"]
     emit = Reporter(result_fd, wire)
     arena_buffer = refcall.new_arena()
@@ -373,19 +394,24 @@ def main(result_fd):
         student_process(theirs, config, arena_buffer)  # never returns
     theirs.close()
     emit({"phase": "started", "pid": pid})
-    supervisor = Supervisor(mine, emit, config)
+    confined = jail.confine_supervisor(config)  # its own uid, the run's memory and process caps, rlimits
+    supervisor = Supervisor(mine, refcall.Arena(arena_buffer), emit, config)
     problem = None
     try:
-        references = load_references(wire.loads(read_frame_from(0).decode()))  # only now: see above
-        supervisor.run(task["student"], references, refcall.Arena(arena_buffer))
+        references = load_references(next_frame())  # only now: never in the student's process
+        supervisor.run(task["student"], lambda: (next_frame() or {}).get("case"), references)
     except (EOFError, ConnectionError):
         pass  # the student's process ended early: its exit status says how
-    except (refcall.ProtocolError, ValueError, TypeError, KeyError, AttributeError) as error:
+    except (wire.WireError, ValueError, TypeError, KeyError, AttributeError, MemoryError) as error:
         problem = f"{type(error).__name__}: {str(error)[:200]}"
-        os.kill(pid, 9)
     mine.close()
+    own = {"supervisor_max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
+    if problem is not None and not _ended(pid):  # a process of another uid: the grader kills it
+        emit({"phase": "end", "exit_code": None, "max_rss_kb": 0, "protocol_error": problem} | own)
+        return
     _, status, usage = os.wait4(pid, 0)
-    jail.end_orphans()
+    if not confined:
+        jail.end_orphans()
     emit(
         {
             "phase": "end",
@@ -393,4 +419,16 @@ def main(result_fd):
             "max_rss_kb": usage.ru_maxrss,
             "protocol_error": problem,
         }
+        | own
     )
+
+
+def _ended(pid):
+    """Kill the student's process if this one may; whether it has ended."""
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except PermissionError:
+        return False
+    except ProcessLookupError:
+        pass
+    return True
