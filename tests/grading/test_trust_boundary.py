@@ -164,7 +164,7 @@ for thing in gc.get_objects():
         items = list(thing)
     else:
         continue
-    found.update(item for item in items if isinstance(item, str) and item[:13] == "hidden-input-" and item[13:].isdigit())
+    found.update(i for i in items if isinstance(i, str) and i[:13] == "hidden-input-" and i[13:].isdigit())
 return sorted(found)
 """
     markers = [f"hidden-input-{i}" for i in range(4)]
