@@ -60,9 +60,25 @@ def build_parser():
 
     commands.add_parser("demo", help="grade examples/submissions/ and print the table")
 
+    canvas = commands.add_parser(
+        "canvas", help="write grades to import into Canvas from an existing JSON report (no regrading)"
+    )
+    canvas.add_argument("report", help="the JSON report of `grade` (e.g. dino-grades.json)")
+    canvas.add_argument("roster", help="Canvas's gradebook export (Grades → Export)")
+    canvas.add_argument("out", help="where to write the file to import (Grades → Import)")
+    canvas.add_argument("--canvas-column", help="the roster's column for this assignment (default: found by name)")
+
     similar = commands.add_parser("similarity", help="rank pairs of submissions by how alike their graded cells are")
     similar.add_argument("paths", nargs="+", help="notebooks, or folders searched for *.ipynb")
-    similar.add_argument("--html", help="also write copydetect's side-by-side report there")
+    similar.add_argument("--html", help="also write the report there: one offline page, shared rare lines side by side")
+    similar.add_argument(
+        "--against",
+        nargs="+",
+        default=[],
+        metavar="DIR",
+        help="also compare with earlier terms' archives or submissions and folders of known solutions (.ipynb, .py)",
+    )
+    similar.add_argument("--archive", metavar="DIR", help="keep this batch's normalised fingerprints in DIR")
     similar.add_argument("--top", type=int, default=20, help="pairs printed (default 20)")
 
     bundle = commands.add_parser("gradescope-bundle", help="write the autograder zip to upload to Gradescope")
@@ -100,7 +116,6 @@ def run_grade(args):
         print("error: --jobs must be at least 1", file=sys.stderr)
         return 2
     configure_logging(getattr(args, "verbose", False))
-    from .grade.canvas import RosterError, assignment_column, read_roster
     from .grade.report import foreign_reports
     from .sandbox.host import protections
 
@@ -108,16 +123,10 @@ def run_grade(args):
         print(f"error: {path} exists and was not written by this grader (`nbgrader export` writes grades.csv, "
               "for one): choose another name, or pass --overwrite to replace it", file=sys.stderr)  # fmt: skip
         return 2
-    if args.canvas and Path(args.canvas[0]).resolve() == Path(args.canvas[1]).resolve():
-        print("error: --canvas ROSTER OUT: OUT would replace the roster; give it another name", file=sys.stderr)
-        return 2
     roster = None
     if args.canvas:  # checked now, not after an hour of grading
-        try:
-            roster = open(args.canvas[0], encoding="utf-8").read()
-            assignment_column(read_roster(roster)[0], args.canvas_column)
-        except (OSError, UnicodeDecodeError, RosterError) as error:
-            print(f"error: {args.canvas[0]}: {error}", file=sys.stderr)
+        roster = read_canvas_roster(*args.canvas, args.canvas_column)
+        if roster is None:
             return 2
     print("sandbox: " + "; ".join(protections()), file=sys.stderr)
     if args.insecure_cluster and (args.scheduler or "").startswith("tcp://"):
@@ -170,6 +179,44 @@ def run_grade(args):
     return 4 if outcome.undelivered else 3 if failed else 0
 
 
+def read_canvas_roster(roster_path, out, column):
+    """The roster's text, once it is known to be a gradebook export that OUT would not replace;
+    None (the reason on stderr) otherwise."""
+    from .grade.canvas import RosterError, assignment_column, read_roster
+
+    if Path(roster_path).resolve() == Path(out).resolve():
+        print(f"error: {out} would replace the roster {roster_path}: give it another name", file=sys.stderr)
+        return None
+    try:
+        roster = open(roster_path, encoding="utf-8").read()
+        assignment_column(read_roster(roster).header, column)
+    except (OSError, UnicodeDecodeError, RosterError) as error:
+        print(f"error: {roster_path}: {error}", file=sys.stderr)
+        return None
+    return roster
+
+
+def run_canvas(args):
+    """``canvas REPORT ROSTER OUT``: the Canvas import from grades already computed."""
+    import json
+
+    from .grade.report import SubmissionResult
+
+    try:
+        data = json.loads(Path(args.report).read_text(encoding="utf-8"))
+        results = [SubmissionResult.from_dict(entry) for entry in data["submissions"]]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError, AttributeError) as error:
+        print(f"error: {args.report} is not a JSON report written by `grade` ({error})", file=sys.stderr)
+        return 2
+    roster = read_canvas_roster(args.roster, args.out, args.canvas_column)
+    if roster is None:
+        return 2
+    undelivered = write_canvas(roster, results, args.out, args.canvas_column)
+    for sentence in undelivered:
+        print(f"error: {sentence}", file=sys.stderr)
+    return 4 if undelivered else 0
+
+
 def write_canvas(roster, results, out, column):
     """Write the Canvas import file; list on stderr each submission it does not carry."""
     from .grade.canvas import canvas_csv
@@ -199,6 +246,8 @@ def main(argv=None):
             return 2
     if args.command == "grade":
         return run_grade(args)
+    if args.command == "canvas":
+        return run_canvas(args)
     if args.command == "references":
         from .build.references import main as references_main
 
@@ -218,13 +267,15 @@ def main(argv=None):
         from .grade.similarity import compare, table
 
         try:
-            pairs = compare(args.paths, args.html)
-        except OSError as error:
+            pairs = compare(args.paths, args.html, args.against, args.archive)
+        except (OSError, ValueError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
         Console().print(table(pairs, args.top))
         if args.html:
             print(f"Wrote {args.html}")
+        if args.archive:
+            print(f"Stored this batch's fingerprints in {args.archive}")
         return 0
     if args.command == "gradescope-bundle":
         from .grade.gradescope import build_bundle

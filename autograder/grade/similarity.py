@@ -1,83 +1,334 @@
-"""``python -m autograder similarity PATH… --html report.html``: which submissions look copied.
+"""``python -m autograder similarity PATH… [--against DIR…] [--archive DIR] [--html FILE]``.
 
-The graded cells of every submission are compared pairwise with copydetect (winnowed k-gram
-fingerprints over tokens, with names and literals normalised, so renamed variables do not
-hide a copy and moved lines only break the k-grams at their edges).  The release's own cells
-(signatures, comments, the code the student was given) are boilerplate: what every submission
-shares by construction is not evidence.  The result is a ranking for a person to read, not a
-verdict.
+Which submissions look copied — from a classmate, from an earlier term, or from a solution
+found on the web.  In this assignment the graded regions are a few lines inside a scaffold that
+everyone shares, and honest students converge on the obvious lines, so a plain share of common
+code says little.  What is compared, and how:
+
+1. **What the student wrote**: the lines of each graded cell that are not the release's
+   (``difflib`` against the released cell), so the scaffold counts for nothing.
+2. **Normalised**: comments and formatting dropped, every name a student chooses written ``V``
+   (keywords, builtins, ``np`` and attribute names such as ``np.tanh`` kept: they are choices
+   of method), every literal ``S`` or ``N``; renaming variables hides nothing.
+3. **Fragments**: every run of ``FRAGMENT_TOKENS`` tokens, per function.
+4. **Weighted by rarity**: a fragment counts as evidence for a pair by how few of the *other*
+   students wrote it — fully when none did, not at all when ``COMMON_SHARE`` of them or more
+   did.  What most of the class writes is evidence of nothing; an odd line two students share is.
+5. **Score** of a pair: the evidence they share over what the smaller of the two wrote that
+   could be evidence at all (at least ``LEAST_FRAGMENTS`` fragments' worth, so two submissions
+   sharing one odd line do not score 100 %).
+
+The result is a ranking for a person to read, with the shared rare lines side by side, not a
+verdict.  ``--against`` compares the batch with earlier terms (archives written by ``--archive``,
+which keep normalised fragments only, never a notebook) and with folders of known solutions
+(notebooks or ``.py`` files); rarity is always the batch's own.
 """
 
-import tempfile
-from dataclasses import dataclass
+import ast
+import builtins
+import difflib
+import hashlib
+import html as markup
+import json
+import keyword
+import re
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
-from .report import folder_name
 from .submission import find_graded_cells, find_notebooks, load_notebook
 
-NOISE_TOKENS = 15  # shorter shared runs are never reported (a loop header, a return line)
-GUARANTEE_TOKENS = 20  # shared runs this long are always found
+FRAGMENT_TOKENS = 8
+COMMON_SHARE = 0.5  # a fragment that this share of the other students wrote is evidence of nothing
+LEAST_FRAGMENTS = 10  # a score's denominator is at least this many fully rare fragments
+ARCHIVE_FORMAT = 1
+KEPT_NAMES = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
+TOKEN = re.compile(
+    r"""[A-Za-z_]\w*|\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[rbfuRBFU]*("|')(?:\\.|(?!\1).)*\1"""
+    r"""|\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%@&|^<>]=?|\S"""
+)
+
+
+@dataclass
+class Code:
+    """What one student (or one known solution) wrote: per function, its lines and fragments."""
+
+    name: str  # the student id, or "source/student" for an earlier term or a known solution
+    lines: dict = field(default_factory=dict)  # {function: [the student's lines of the cell]}
+    fragments: dict = field(default_factory=dict)  # {fragment hash: (function, {line index…}, normalised text)}
+
+
+@dataclass
+class Shared:
+    function: str
+    weight: float
+    text: str  # the normalised fragment
+    first_lines: set  # indices into each side's lines of that function
+    second_lines: set
 
 
 @dataclass
 class Pair:
-    first: str  # student ids
+    first: str
     second: str
-    similarity: float  # the larger of the two shares of each one's code found in the other
-    tokens: int  # tokens in common
+    similarity: float
+    evidence: float  # the weight of the rare fragments they share
+    shared: list = field(default_factory=list)  # [Shared], rarest first
 
 
-def graded_code(path):
-    """The graded cells of a notebook as one Python file, in the exercises' order ("" if none)."""
+# ----------------------------------------------------------------------------
+# What a student wrote, normalised
+# ----------------------------------------------------------------------------
+
+
+def normalised_tokens(line):
+    """The tokens of one line of code: names written V, literals S or N, comments dropped."""
+    tokens, previous = [], ""
+    for match in TOKEN.finditer(line):
+        token = match.group(0)
+        if token.startswith("#"):
+            break
+        if match.group(1) or token[0] in "\"'":
+            token = "S"
+        elif token[0].isdigit() or (token[0] == "." and len(token) > 1):
+            token = "N"
+        elif token[0].isalpha() or token[0] == "_":
+            token = "np" if token == "numpy" else token
+            if previous != "." and token not in KEPT_NAMES:
+                token = "V"
+        tokens.append(token)
+        previous = token
+    return tokens
+
+
+def own_lines(cell, released):
+    """The lines of ``cell`` that are not the released cell's (compared without their spacing)."""
+    mine = cell.splitlines()
+    matcher = difflib.SequenceMatcher(None, [line.strip() for line in released.splitlines()],
+                                      [line.strip() for line in mine], autojunk=False)  # fmt: skip
+    kept = []
+    for tag, _, _, start, end in matcher.get_opcodes():
+        if tag in ("replace", "insert"):
+            kept += [line for line in mine[start:end] if line.strip() and not line.strip().startswith("#")]
+    return kept
+
+
+def fingerprint(name, cells, released):
+    """The Code of one submission's graded cells ({function: source})."""
+    code = Code(name)
+    for function in GRADED_FUNCTIONS:
+        if function not in cells:
+            continue
+        lines = own_lines(cells[function], released.get(function, ""))
+        code.lines[function] = lines
+        stream = [(token, index) for index, line in enumerate(lines) for token in normalised_tokens(line)]
+        for start in range(len(stream) - FRAGMENT_TOKENS + 1):
+            window = stream[start : start + FRAGMENT_TOKENS]
+            text = " ".join(token for token, _ in window)
+            digest = hashlib.blake2b(f"{function}\0{text}".encode(), digest_size=8).hexdigest()
+            code.fragments.setdefault(digest, (function, set(), text))[1].update(index for _, index in window)
+    return code
+
+
+def released_cells():
+    notebook, _ = load_notebook(RELEASE_DIR / NOTEBOOK)
+    return find_graded_cells(notebook)[0] if notebook is not None else {}
+
+
+def notebook_code(path, name, released):
     notebook, _ = load_notebook(path)
-    if notebook is None:
-        return ""
-    cells, _ = find_graded_cells(notebook)
-    return "\n\n".join(cells[name] for name in GRADED_FUNCTIONS if name in cells) + "\n"
+    return fingerprint(name, find_graded_cells(notebook)[0] if notebook is not None else {}, released)
 
 
-def compare(paths, html=None):
-    """The pairs of submissions found under ``paths``, most similar first; ``html``: also write
-    copydetect's side-by-side report there."""
-    from copydetect import CopyDetector
+def python_file_code(path, name, released):
+    """A known solution kept as a .py file: its functions named like the exercises."""
+    try:
+        source = Path(path).read_text(encoding="utf-8", errors="replace")
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError):
+        return Code(name)
+    cells = {node.name: ast.get_source_segment(source, node) or "" for node in tree.body
+             if isinstance(node, ast.FunctionDef) and node.name in GRADED_FUNCTIONS}  # fmt: skip
+    return fingerprint(name, cells, released)
 
-    notebooks = find_notebooks(paths)
-    with tempfile.TemporaryDirectory(prefix="dino-similarity-") as work:
-        submissions, boilerplate = Path(work) / "submissions", Path(work) / "release"
-        submissions.mkdir()
-        boilerplate.mkdir()
-        (boilerplate / "release.py").write_text(graded_code(RELEASE_DIR / NOTEBOOK))
-        students = {}
-        for index, (path, student) in enumerate(notebooks):
-            name = f"{index:05d}_{folder_name(student)}.py"
-            (submissions / name).write_text(graded_code(path), errors="backslashreplace")
-            students[name] = student
-        detector = CopyDetector(
-            test_dirs=[str(submissions)], boilerplate_dirs=[str(boilerplate)], extensions=["py"],
-            noise_t=NOISE_TOKENS, guarantee_t=GUARANTEE_TOKENS, display_t=0.0, autoopen=False, silent=True,
-            out_file=str(html) if html else str(Path(work) / "report.html"),
-        )  # fmt: skip
-        detector.run()
-        pairs, seen = [], set()
-        for first_share, second_share, first, second, *_rest, tokens in detector.get_copied_code_list():
-            key = frozenset((first, second))
-            if first != second and key not in seen:
-                seen.add(key)
-                share = float(max(first_share, second_share))
-                pairs.append(Pair(students[Path(first).name], students[Path(second).name], share, int(tokens)))
-        if html:
-            detector.generate_html_report()
-    return sorted(pairs, key=lambda pair: (-pair.similarity, pair.first, pair.second))
+
+# ----------------------------------------------------------------------------
+# Other sources: earlier terms and known solutions
+# ----------------------------------------------------------------------------
+
+
+def write_archive(folder, codes):
+    """This term's normalised fragments (never a notebook, never a line as written), for next year."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    students = {code.name: {digest: [function, text] for digest, (function, _, text) in code.fragments.items()}
+                for code in codes}  # fmt: skip
+    path = folder / f"fingerprints-{stamp}.json"
+    path.write_text(json.dumps({"format": ARCHIVE_FORMAT, "written": stamp, "students": students}) + "\n")
+    return path
+
+
+def read_archive(path):
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    if data.get("format") != ARCHIVE_FORMAT:
+        raise ValueError(f"{path} is not an archive of `similarity --archive`")
+    codes = []
+    for student, fragments in data["students"].items():
+        code = Code(f"{Path(path).parent.name}/{student}")
+        code.fragments = {digest: (function, set(), text) for digest, (function, text) in fragments.items()}
+        codes.append(code)
+    return codes
+
+
+def other_sources(folders, released):
+    """The Codes of every archive, notebook and .py file below ``folders``, named by where they came from."""
+    codes = []
+    for folder in map(Path, folders):
+        if not folder.exists():
+            raise OSError(f"{folder} does not exist")
+        for archive in sorted(folder.rglob("fingerprints-*.json")) if folder.is_dir() else []:
+            codes += read_archive(archive)
+        for path, student in find_notebooks([folder]):
+            codes.append(notebook_code(path, f"{folder.name}/{student}", released))
+        if folder.is_dir():
+            for path in sorted(folder.rglob("*.py")):
+                codes.append(python_file_code(path, f"{folder.name}/{path.relative_to(folder)}", released))
+        elif folder.suffix == ".py":
+            codes.append(python_file_code(folder, folder.name, released))
+    return [code for code in codes if code.fragments]
+
+
+# ----------------------------------------------------------------------------
+# Comparing
+# ----------------------------------------------------------------------------
+
+
+def rarity(held_by_others, others):
+    """How much a fragment that ``held_by_others`` of ``others`` students also wrote says."""
+    if others == 0:
+        return 1.0
+    return max(0.0, 1.0 - held_by_others / (COMMON_SHARE * others))
+
+
+def compare_two(first, second, held_by, students, in_batch):
+    """The Pair of two Codes; ``held_by``: {fragment: how many batch students wrote it};
+    ``in_batch``: how many of the two are in the batch (their own copies are not "others")."""
+    others, batch = students - in_batch, (first, second)[:in_batch]
+
+    def weight(digest):
+        mine = sum(digest in code.fragments for code in batch)
+        return rarity(held_by.get(digest, 0) - mine, others)
+
+    def worth(code):
+        return sum(weight(digest) for digest in code.fragments)
+
+    shared = []
+    for digest in first.fragments.keys() & second.fragments.keys():
+        w = weight(digest)
+        if w > 0:
+            function, first_lines, text = first.fragments[digest]
+            shared.append(Shared(function, w, text, first_lines, second.fragments[digest][1]))
+    evidence = sum(s.weight for s in shared)
+    smaller = min(worth(first), worth(second))
+    similarity = min(1.0, evidence / max(smaller, LEAST_FRAGMENTS)) if evidence else 0.0
+    shared.sort(key=lambda s: (-s.weight, s.function, s.text))
+    return Pair(first.name, second.name, similarity, evidence, shared)
+
+
+def compare(paths, html=None, against=(), archive=None):
+    """The pairs of submissions found under ``paths`` (and of each with the sources ``against``),
+    most similar first.  ``html``: also write the report there; ``archive``: also store
+    this batch's fingerprints in that folder."""
+    released = released_cells()
+    batch = [notebook_code(path, student, released) for path, student in find_notebooks(paths)]
+    outside = other_sources(against, released)
+    held_by = {}
+    for code in batch:
+        for digest in code.fragments:
+            held_by[digest] = held_by.get(digest, 0) + 1
+    pairs = []
+    for index, first in enumerate(batch):
+        for second in batch[index + 1 :]:
+            pairs.append(compare_two(first, second, held_by, len(batch), 2))
+        for source in outside:
+            pairs.append(compare_two(first, source, held_by, len(batch), 1))
+    pairs = [pair for pair in pairs if pair.evidence > 0]  # the others share nothing rare
+    pairs.sort(key=lambda pair: (-pair.similarity, -pair.evidence, pair.first, pair.second))
+    if html:
+        codes = {code.name: code for code in [*batch, *outside]}
+        Path(html).write_text(report_html(pairs, codes), encoding="utf-8")
+    if archive:
+        write_archive(archive, batch)
+    return pairs
+
+
+# ----------------------------------------------------------------------------
+# What a person reads
+# ----------------------------------------------------------------------------
 
 
 def table(pairs, top):
     from rich.table import Table
     from rich.text import Text
 
-    grid = Table(title=f"Most similar submissions (top {min(top, len(pairs))} of {len(pairs)} pairs)")
-    for name, justify in (("first", "left"), ("second", "left"), ("similarity", "right"), ("tokens", "right")):
+    shown = min(top, len(pairs))
+    grid = Table(title=f"Most similar submissions (top {shown} of {len(pairs)} pairs with rare code in common)")
+    for name, justify in (("first", "left"), ("second", "left"), ("similarity", "right"), ("rare fragments", "right")):
         grid.add_column(name, justify=justify)
     for pair in pairs[:top]:
-        grid.add_row(Text(pair.first), Text(pair.second), f"{pair.similarity:.0%}", str(pair.tokens))
+        grid.add_row(Text(pair.first), Text(pair.second), f"{pair.similarity:.0%}", str(len(pair.shared)))
     return grid
+
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table.rank td, table.rank th { padding: 0.2em 0.8em; text-align: left; }
+section { border-top: 1px solid #ccc; margin-top: 2em; }
+.side { display: flex; gap: 1em; } .side > div { flex: 1; min-width: 0; }
+pre { background: #f6f6f6; padding: 0.5em; overflow-x: auto; font-size: 0.85em; }
+mark { background: #ffe08a; }
+"""
+
+
+def report_html(pairs, codes, top=50):
+    """One page, offline (no external resource), with the students' names and, per pair, the
+    lines behind its rare shared fragments side by side; everything students wrote escaped."""
+    escape = markup.escape
+    rows = "".join(
+        f"<tr><td><a href='#pair{i}'>{escape(p.first)}</a></td><td>{escape(p.second)}</td>"
+        f"<td>{p.similarity:.0%}</td><td>{len(p.shared)}</td></tr>"
+        for i, p in enumerate(pairs[:top])
+    )
+    sections = "".join(_pair_section(i, pair, codes) for i, pair in enumerate(pairs[:top]))
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity</title>"
+        f"<style>{STYLE}</style></head><body><h1>Similarity of the graded code</h1>"
+        "<p>Pairs ranked by the rare code they share (what most of the class wrote counts for nothing). "
+        "A ranking to read, not a verdict.</p>"
+        "<table class='rank'><tr><th>first</th><th>second</th><th>similarity</th><th>rare fragments</th></tr>"
+        f"{rows}</table>{sections}</body></html>\n"
+    )
+
+
+def _pair_section(index, pair, codes):
+    escape = markup.escape
+    parts = [f"<section id='pair{index}'><h2>{escape(pair.first)} and {escape(pair.second)}: "
+             f"{pair.similarity:.0%}</h2>"]  # fmt: skip
+    for function in GRADED_FUNCTIONS:
+        mine = [s for s in pair.shared if s.function == function]
+        if not mine:
+            continue
+        parts.append(f"<h3>{function}</h3><div class='side'>")
+        for name, which in ((pair.first, "first_lines"), (pair.second, "second_lines")):
+            marked = set().union(*(getattr(s, which) for s in mine))
+            lines = codes[name].lines.get(function)
+            if lines:
+                body = "\n".join(f"<mark>{escape(line)}</mark>" if i in marked else escape(line)
+                                 for i, line in enumerate(lines))  # fmt: skip
+            else:  # an archive keeps no lines: the normalised fragments stand for them
+                body = "\n".join(escape(s.text) for s in mine)
+            parts.append(f"<div><b>{escape(name)}</b><pre>{body}</pre></div>")
+        parts.append("</div>")
+    return "".join(parts) + "</section>"

@@ -8,7 +8,7 @@ import pytest
 
 from autograder.build import factory
 from autograder.grade.canvas import RosterError, canvas_csv
-from autograder.grade.report import SubmissionResult
+from autograder.grade.report import FunctionResult, SubmissionResult, to_json
 from autograder.paths import COURSE_ROOT, NOTEBOOK
 
 # The shape of a Canvas gradebook export (header, "Points Possible" row, a row per student).
@@ -64,3 +64,94 @@ def test_a_file_that_is_not_a_gradebook_export_is_refused_before_grading(tmp_pat
     assert not (tmp_path / "g.json").exists()
     with pytest.raises(RosterError):
         canvas_csv("", [])
+
+
+def graded(student, score):
+    """A graded submission of ``student`` worth ``score`` of 100."""
+    return SubmissionResult(f"{student}.ipynb", student, {"model": FunctionResult("model", score, 100.0, [])})
+
+
+# As Canvas writes an export where one assignment posts its grades by hand and is worth 50 points:
+# the Manual Posting row comes first, then Points Possible; Grace already has a grade.
+FIFTY_POINTS = """\
+Student,ID,SIS User ID,SIS Login ID,Section,Homework 1 (4101),Dinosaurus Island (4242)
+,,,,,,Manual Posting
+    Points Possible,,,,,10,50.00
+"Lovelace, Ada",11,S-001,alice,Section A,9,
+"Babbage, Charles",12,S-002,bob,Section A,7,
+"Hopper, Grace",13,S-003,grace,Section B,10,41.5
+"""
+
+
+def rows_of(text, delimiter=","):
+    return list(csv.reader(text.splitlines(), delimiter=delimiter))
+
+
+def test_scores_are_scaled_to_the_points_the_assignment_is_worth_wherever_that_row_stands():
+    text, problems = canvas_csv(FIFTY_POINTS, [graded("alice", 87.0), graded("bob", 100.0)])
+    rows = rows_of(text)
+    assert rows[1] == ["Points Possible", "", "", "", "", "50"]
+    assert {row[3]: row[-1] for row in rows[2:]} == {"alice": "43.5", "bob": "50", "grace": "41.5"}
+    assert problems == []
+
+
+def test_a_student_without_a_new_grade_keeps_the_grade_canvas_holds():
+    """Grace submitted nothing this time: her cell carries the export's value, so the import
+    changes nothing for her whatever Canvas does with a blank cell."""
+    text, _ = canvas_csv(FIFTY_POINTS, [graded("alice", 10.0)])
+    assert [row[-1] for row in rows_of(text)[2:]] == ["5", "", "41.5"]
+
+
+def test_a_decimal_comma_export_is_read_and_written_with_semicolons():
+    roster = "\ufeff" + FIFTY_POINTS.replace(",", ";").replace('"Lovelace; Ada"', '"Lovelace, Ada"')
+    roster = roster.replace("Babbage; Charles", "Babbage, Charles").replace("Hopper; Grace", "Hopper, Grace")
+    roster = roster.replace("50.00", "50,00").replace("41.5", "41,5")
+    text, problems = canvas_csv(roster, [graded("alice", 87.0)])
+    rows = rows_of(text, ";")
+    assert rows[0][0] == "Student" and rows[1][-1] == "50"
+    assert {row[3]: row[-1] for row in rows[2:]} == {"alice": "43,5", "bob": "", "grace": "41,5"}
+    assert rows[2][0] == "Lovelace, Ada" and problems == []
+
+
+def test_an_export_with_last_and_first_name_columns_is_accepted():
+    roster = """\
+Last Name,First Name,ID,SIS User ID,SIS Login ID,Section,Dinosaurus Island (4242)
+Points Possible,,,,,,100
+Lovelace,Ada,11,S-001,alice,Section A,
+Hopper,Grace,13,S-003,grace,Section B,
+"""
+    text, _ = canvas_csv(roster, [graded("grace", 80.0)])
+    rows = rows_of(text)
+    assert rows[0] == ["Last Name", "First Name", "ID", "SIS User ID", "SIS Login ID", "Section",
+                       "Dinosaurus Island (4242)"]  # fmt: skip
+    assert rows[3] == ["Hopper", "Grace", "13", "S-003", "grace", "Section B", "80"]
+
+
+def test_an_id_that_names_two_students_is_refused_naming_both():
+    """Bob's login is 13, which is also Grace's Canvas id: a submission from "13" is neither's."""
+    roster = FIFTY_POINTS.replace(",S-002,bob,", ",S-002,13,")
+    text, problems = canvas_csv(roster, [graded("13", 90.0)])
+    assert [row[-1] for row in rows_of(text)[2:]] == ["", "", "41.5"]
+    assert problems == ["13 is Babbage, Charles's SIS Login ID and Hopper, Grace's ID: not written, enter it by hand"]
+
+
+def test_the_canvas_command_writes_the_import_from_an_existing_report_without_grading(tmp_path):
+    (tmp_path / "grades.json").write_text(to_json([graded("alice", 87.0), graded("mallory", 50.0)]))
+    (tmp_path / "roster.csv").write_text(FIFTY_POINTS)
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "canvas", str(tmp_path / "grades.json"), str(tmp_path / "roster.csv"),
+         str(tmp_path / "canvas.csv")],
+        cwd=COURSE_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "sandbox" not in done.stderr  # nothing was run
+    assert {row[3]: row[-1] for row in rows_of((tmp_path / "canvas.csv").read_text())[2:]} == {
+        "alice": "43.5", "bob": "", "grace": "41.5"}  # fmt: skip
+    assert "mallory" in done.stderr and "matches no student" in done.stderr
+    (tmp_path / "broken.json").write_text("{")
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "canvas", str(tmp_path / "broken.json"), str(tmp_path / "roster.csv"),
+         str(tmp_path / "c2.csv")],
+        cwd=COURSE_ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 2 and "not a JSON report" in done.stderr and not (tmp_path / "c2.csv").exists()

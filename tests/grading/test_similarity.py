@@ -143,3 +143,81 @@ def test_does_the_command_print_the_ranking_and_write_the_report(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "alice" in done.stdout and "mallory" in done.stdout and (tmp_path / "r.html").exists()
+
+
+def renamed(code, names):
+    for old, new in names.items():
+        code = code.replace(old, new)
+    return code
+
+
+# The obvious solution, as four honest students each wrote it with their own names, and as two
+# more wrote it but for one rare oddity they share: a softmax of their own instead of utils'.
+OBVIOUS_NAMES = [
+    {"clipped": "out", "key": "k", "indices": "idxs", "counter": "count"},
+    {"clipped": "result", "key": "name", "indices": "sampled", "counter": "n"},
+    {"clipped": "c", "key": "g", "indices": "chars", "counter": "t"},
+    {"clipped": "new_grads", "key": "gname", "indices": "seq", "counter": "steps"},
+]
+ODDITY = """        z = np.dot(Wya, a) + by
+        shifted = np.exp(z - np.max(z))
+        y = shifted / np.sum(shifted, axis=0)
+"""
+ODD = ALICE.replace("        y = softmax(np.dot(Wya, a) + by)\n", ODDITY)
+
+
+def test_in_a_class_that_converges_on_the_obvious_solution_a_shared_oddity_ranks_first(tmp_path):
+    assert ODD != ALICE
+    students = {f"honest{i}": renamed(ALICE, names) for i, names in enumerate(OBVIOUS_NAMES)}
+    students["odd1"] = renamed(ODD, {"shifted": "ex", "indices": "picked"})
+    students["odd2"] = renamed(ODD, {"clipped": "cl", "counter": "i"})
+    for student, code in students.items():
+        factory.write(submission(code), tmp_path / student / NOTEBOOK)
+    pairs = compare([tmp_path])
+    assert {pairs[0].first, pairs[0].second} == {"odd1", "odd2"}, [(p.first, p.second, p.similarity) for p in pairs]
+    assert any("np . exp" in shared.text for shared in pairs[0].shared)
+    honest_pairs = [p for p in pairs if "odd" not in p.first + p.second]
+    assert all(p.similarity < 0.3 for p in honest_pairs)  # what everyone wrote is evidence of nothing
+
+
+def test_a_copy_of_last_term_s_submission_is_found_through_its_archive(tmp_path):
+    last_term = tmp_path / "2025"
+    for student, code in (("zed", CAROL), ("yan", BOB)):
+        factory.write(submission(code), last_term / student / NOTEBOOK)
+    archive = tmp_path / "archive-2025"
+    compare([last_term], archive=archive)
+    stored = list(archive.glob("fingerprints-*.json"))
+    assert len(stored) == 1 and "np.zeros" not in stored[0].read_text()  # normalised fragments, not code
+    this_term = tmp_path / "2026"
+    for student, code in (("alice", ALICE), ("mia", renamed(CAROL, {"letters": "out", "dist": "p", "inp": "v"}))):
+        factory.write(submission(code), this_term / student / NOTEBOOK)
+    pairs = compare([this_term], against=[archive])
+    assert (pairs[0].first, pairs[0].second) == ("mia", "archive-2025/zed") and pairs[0].similarity >= 0.8
+    assert all(p.similarity < 0.5 for p in pairs[1:])
+
+
+def test_a_copy_of_a_known_solution_from_the_web_is_found(tmp_path):
+    web = tmp_path / "web"
+    web.mkdir()
+    (web / "github_solution.py").write_text("import numpy as np\n" + BOB)
+    for student, code in (("alice", ALICE), ("nina", renamed(BOB, {"state": "h", "probs": "p", "out": "res"}))):
+        clip, sample = code.split("\n\n\ndef sample")
+        cells = {"clip": clip, "sample": "def sample" + sample}
+        factory.write(factory.notebook(cells), tmp_path / "class" / student / NOTEBOOK)
+    pairs = compare([tmp_path / "class"], against=[web])
+    assert (pairs[0].first, pairs[0].second) == ("nina", "web/github_solution.py") and pairs[0].similarity >= 0.8
+
+
+def test_the_report_names_students_works_offline_and_escapes_what_they_wrote(tmp_path):
+    hostile = '    print("</pre><script>alert(1)</script>", flush=True)\n'
+    odd = ALICE.replace("    return clipped\n", hostile + "    return clipped\n")
+    for student, code in (("<b>eve", odd), ("frank", odd), ("alice", ALICE)):
+        factory.write(submission(code), tmp_path / "class" / student / NOTEBOOK)
+    page_path = tmp_path / "out" / "report.html"
+    page_path.parent.mkdir()
+    compare([tmp_path / "class"], html=page_path)
+    page = page_path.read_text()
+    assert "&lt;b&gt;eve" in page and "frank" in page and "<b>eve" not in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "http://" not in page and "https://" not in page and "src=" not in page  # nothing fetched
+    assert str(tmp_path) not in page and "/tmp" not in page
