@@ -57,6 +57,7 @@ class Code:
     name: str  # the student id, or "source/student" for an earlier term or a known solution
     lines: dict = field(default_factory=dict)  # {function: [the student's lines of the cell]}
     fragments: dict = field(default_factory=dict)  # {fragment hash: (function, {line index…}, normalised text)}
+    in_batch: int = 0  # 1 for the batch's own submissions (rarity counts them), 0 for other sources
 
 
 @dataclass
@@ -212,27 +213,42 @@ def rarity(held_by_others, others):
     return max(0.0, 1.0 - held_by_others / (COMMON_SHARE * others))
 
 
-def compare_two(first, second, held_by, students, in_batch):
-    """The Pair of two Codes; ``held_by``: {fragment: how many batch students wrote it};
-    ``in_batch``: how many of the two are in the batch (their own copies are not "others")."""
-    others, batch = students - in_batch, (first, second)[:in_batch]
+class Rarity:
+    """Fragment weights for the pairs of one batch.  ``held_by``: {fragment: how many of the
+    batch's ``students`` wrote it}.  For a pair, the other students are the batch less the
+    pair's members in it, so a fragment's weight leaves out the pair's own copies."""
 
-    def weight(digest):
-        mine = sum(digest in code.fragments for code in batch)
-        return rarity(held_by.get(digest, 0) - mine, others)
+    def __init__(self, held_by, students):
+        self.held_by, self.students = held_by, students
+        self.bases = {}
 
-    def worth(code):
-        return sum(weight(digest) for digest in code.fragments)
+    def weight(self, digest, own_copies, others):
+        return rarity(self.held_by.get(digest, 0) - own_copies, others)
 
+    def worth(self, code, others):
+        """What ``code`` could be evidence of, as if its partner shared none of it (cached per
+        code; a pair corrects it for what the two share)."""
+        key = (id(code), others)
+        if key not in self.bases:
+            self.bases[key] = sum(self.weight(digest, code.in_batch, others) for digest in code.fragments)
+        return self.bases[key]
+
+
+def compare_two(first, second, rarity_of):
+    """The Pair of two Codes (``first`` is in the batch; ``second`` may be from elsewhere)."""
+    in_batch = first.in_batch + second.in_batch
+    others = rarity_of.students - in_batch
+    worth = [rarity_of.worth(first, others), rarity_of.worth(second, others)]
     shared = []
     for digest in first.fragments.keys() & second.fragments.keys():
-        w = weight(digest)
+        w = rarity_of.weight(digest, in_batch, others)  # every copy the pair holds is its own
+        for side, code in enumerate((first, second)):
+            worth[side] += w - rarity_of.weight(digest, code.in_batch, others)
         if w > 0:
             function, first_lines, text = first.fragments[digest]
             shared.append(Shared(function, w, text, first_lines, second.fragments[digest][1]))
     evidence = sum(s.weight for s in shared)
-    smaller = min(worth(first), worth(second))
-    similarity = min(1.0, evidence / max(smaller, LEAST_FRAGMENTS)) if evidence else 0.0
+    similarity = min(1.0, evidence / max(min(worth), LEAST_FRAGMENTS)) if evidence else 0.0
     shared.sort(key=lambda s: (-s.weight, s.function, s.text))
     return Pair(first.name, second.name, similarity, evidence, shared)
 
@@ -243,17 +259,17 @@ def compare(paths, html=None, against=(), archive=None):
     this batch's fingerprints in that folder."""
     released = released_cells()
     batch = [notebook_code(path, student, released) for path, student in find_notebooks(paths)]
+    for code in batch:
+        code.in_batch = 1
     outside = other_sources(against, released)
     held_by = {}
     for code in batch:
         for digest in code.fragments:
             held_by[digest] = held_by.get(digest, 0) + 1
-    pairs = []
+    rarity_of, pairs = Rarity(held_by, len(batch)), []
     for index, first in enumerate(batch):
-        for second in batch[index + 1 :]:
-            pairs.append(compare_two(first, second, held_by, len(batch), 2))
-        for source in outside:
-            pairs.append(compare_two(first, source, held_by, len(batch), 1))
+        for second in [*batch[index + 1 :], *outside]:
+            pairs.append(compare_two(first, second, rarity_of))
     pairs = [pair for pair in pairs if pair.evidence > 0]  # the others share nothing rare
     pairs.sort(key=lambda pair: (-pair.similarity, -pair.evidence, pair.first, pair.second))
     if html:
