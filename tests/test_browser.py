@@ -1,7 +1,8 @@
-"""The release notebook as a student sees it: Jupyter Notebook 7 in a real Chromium, driven by
-Playwright.  A Jupyter server from the project's environment is started on 127.0.0.1; the
+"""The release notebook as a student sees it, in Jupyter Notebook 7 and in JupyterLab (many
+courses' and JupyterHub's default), in a real Chromium driven by Playwright.  A Jupyter server
+from the project's environment is started on 127.0.0.1 (it serves both interfaces); the
 filled-in notebook and the untouched release are each opened, run with Run > Run All Cells, and
-read back from the page.  Screenshots go to out/test-artifacts/browser/."""
+read back from the page.  Screenshots go to out/test-artifacts/browser/, named by interface."""
 
 import json
 import os
@@ -88,10 +89,16 @@ def browser():
         chromium.close()
 
 
-def open_notebook(browser, jupyter, folder):
+INTERFACES = {
+    "notebook7": "{base}/notebooks/{folder}/{notebook}?token={token}",
+    "jupyterlab": "{base}/lab/tree/{folder}/{notebook}?reset&token={token}",  # reset: no other tab restored
+}
+
+
+def open_notebook(browser, jupyter, folder, interface):
     base, token = jupyter
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{base}/notebooks/{folder}/{NOTEBOOK}?token={token}")
+    page.goto(INTERFACES[interface].format(base=base, folder=folder, notebook=NOTEBOOK, token=token))
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     return page
 
@@ -200,15 +207,19 @@ def no_errors(page):
     assert page.locator("[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
 
 
-def test_does_the_finished_notebook_run_all_as_a_student_expects(browser, jupyter):
-    page = open_notebook(browser, jupyter, "filled")
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_does_the_finished_notebook_run_all_as_a_student_expects(browser, jupyter, interface):
+    page = open_notebook(browser, jupyter, "filled", interface)
     run_all(page)
-    page.screenshot(path=str(ARTIFACTS / "filled-run-all.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / f"{interface}-filled-run-all.png"), full_page=True)
     for name, code in TESTS.items():
         assert f"✓ {name}: all visible tests passed." in output(page, code), name
     names = [line for line in output(page, TESTS["model"]).splitlines() if line.strip() and "✓" not in line]
     assert names[-1] == "Trodonosaurus"  # the last name the 22,001-step run writes, on every computer
     assert "compiled by numba" in output(page, "print(training_path())")
+    report = output(page, '"check.py"')  # the check cell shows check.py's report and nothing else
+    assert report.strip().startswith("Checking Dinosaurus_Island.ipynb") and "The notebook can be graded." in report
+    assert "CompletedProcess" not in report and sys.executable not in report
     no_errors(page)
     plot = cell(page, "plt.subplots").locator(".jp-OutputArea img")
     assert plot.count() == 1 and plot.bounding_box()["width"] > 300  # the optional section's two curves
@@ -219,16 +230,17 @@ def test_does_the_finished_notebook_run_all_as_a_student_expects(browser, jupyte
         run_cell(page, TESTS[name])
         assert output(page, TESTS[name]).count(f"✓ {name}: all visible tests passed.") >= 1, name
     no_errors(page)
-    page.screenshot(path=str(ARTIFACTS / "filled-tests-run-again.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{interface}-filled-tests-run-again.png"))
     page.close()
 
 
-def test_does_the_untouched_release_say_not_implemented_without_a_traceback(browser, jupyter):
+@pytest.mark.parametrize("interface", INTERFACES)
+def test_does_the_untouched_release_say_not_implemented_without_a_traceback(browser, jupyter, interface):
     """Run All on the release as handed out stops at the first exercise's test, which says in one
     line what to do (an exception without a traceback, so that nbgrader counts it as failed)."""
-    page = open_notebook(browser, jupyter, "untouched")
+    page = open_notebook(browser, jupyter, "untouched", interface)
     run_all(page)
-    page.screenshot(path=str(ARTIFACTS / "untouched-run-all.png"))
+    page.screenshot(path=str(ARTIFACTS / f"{interface}-untouched-run-all.png"))
     first = output(page, TESTS["clip"]).strip()
     assert first.splitlines()[-1].endswith(
         "clip is not implemented yet: replace every None placeholder between ### START CODE HERE ### and "

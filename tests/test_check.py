@@ -128,6 +128,18 @@ RULES = [
         "assigns the name `rnn_forward`, which replaces a helper",
         0,
     ),
+    *(
+        (f"shadows by {how}", cell_appended(code), f"assigns the name `{name}`, which replaces your graded function", 0)
+        for how, code, name in (
+            ("an import", "from numpy import clip", "clip"),
+            ("an import alias", "import numpy as sample", "sample"),
+            ("a def", "def optimize(*args):\n    return args", "optimize"),
+            ("a class", "class model:\n    pass", "model"),
+            ("a with", "with open('dinos.txt') as clip:\n    pass", "clip"),
+            ("a walrus", "print((sample := 3))", "sample"),
+            ("an unpacking", "x, (y, optimize) = 1, (2, 3)", "optimize"),
+        )
+    ),
     (
         "placeholder",
         lambda nb: edited_cell(nb, "optimize", "gradients = clip(gradients, 5)", "gradients = None"),

@@ -34,3 +34,24 @@ def test_does_the_training_cell_print_the_canonical_run(executed, canonical_outp
     body = canonical_output.rsplit("\n'Trodonosaurus\\n'\n", 1)[0]
     index = next(i for i, c in enumerate(executed.cells) if grade_id(c) == "model_test")
     assert stream_text(executed.cells[index]).startswith(body)
+
+
+def test_does_a_notebook_opened_without_its_folder_say_so_in_one_line(tmp_path):
+    """The usual mistake: the notebook downloaded alone.  Its imports cell says what to do, in one
+    line, instead of a ModuleNotFoundError's traceback."""
+    import nbformat
+
+    from autograder.paths import RELEASE_DIR
+
+    alone = tmp_path / NOTEBOOK
+    nb = nbformat.read(RELEASE_DIR / NOTEBOOK, as_version=4)
+    first = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "code")
+    nb.cells = nb.cells[: first + 1]  # the imports cell and what comes before it
+    nbformat.write(nb, alone)
+    done = execute(alone, allow_errors=True)
+    [error] = errors(done.cells[first])
+    assert error["ename"] == "FolderMissing"
+    assert error["traceback"] == [
+        "public_tests is not beside this notebook: download the whole dinosaurus_island folder and open the "
+        "notebook from inside it."
+    ]

@@ -155,3 +155,18 @@ def test_the_canvas_command_writes_the_import_from_an_existing_report_without_gr
         cwd=COURSE_ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 2 and "not a JSON report" in done.stderr and not (tmp_path / "c2.csv").exists()
+
+
+@pytest.mark.parametrize("lead", ["=", "+", "-", "@", "\t", "\r"], ids=["equals", "plus", "minus", "at", "tab", "cr"])
+def test_every_text_a_spreadsheet_would_run_as_a_formula_is_quoted_in_the_csv_gradebook(lead):
+    """OWASP's CSV-injection list, each leading character on its own: a student id, a path and an
+    error message that begin with it are written with a leading quote; the same texts without it,
+    as they are."""
+    from autograder.grade.report import to_csv
+
+    hostile = SubmissionResult(f"{lead}cmd|' /C calc'!A0.ipynb", f"{lead}HYPERLINK(1)", {}, [f"{lead}2+3"])
+    harmless = SubmissionResult("x.ipynb", "HYPERLINK(1)", {}, ["2+3"])
+    rows = list(csv.reader(to_csv([hostile, harmless]).splitlines(keepends=True)))
+    assert rows[1][0] == f"'{lead}HYPERLINK(1)" and rows[1][1].startswith(f"'{lead}cmd")
+    assert rows[1][-1] == f"'{lead}2+3"
+    assert rows[2][0] == "HYPERLINK(1)" and rows[2][-1] == "2+3"

@@ -1,0 +1,106 @@
+"""Near misses for the judges: an answer just inside a check's tolerance passes it, one just
+outside fails it, and an answer that satisfies a rule for some values but not all fails an
+"all of" rule.  The judges run directly on Observations (no sandbox): the references' own, and
+the same perturbed by a known amount."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from autograder.checks import SPECS
+from autograder.checks import clip as clip_checks
+from autograder.checks.base import same
+from autograder.grade.expected import load_expected
+from autograder.sandbox.messages import Observation
+
+INSIDE, OUTSIDE = 1e-12, 1e-6  # relative changes: within same()'s rtol of 1e-9, and far beyond it
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return load_expected().cases
+
+
+def scaled(value, factor):
+    """``value`` with every float in it multiplied by ``factor`` (ints, text and shapes kept)."""
+    if isinstance(value, np.ndarray):
+        return value * factor if value.dtype.kind == "f" else value
+    if isinstance(value, float):
+        return value * factor
+    if isinstance(value, dict):
+        return {k: scaled(v, factor) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(scaled(v, factor) for v in value)
+    return value
+
+
+def perturbed(observations, change):
+    factor = 1 + change
+    return {
+        case_id: dataclasses.replace(o, result=scaled(o.result, factor), args_after=scaled(o.args_after, factor))
+        for case_id, o in observations.items()
+    }
+
+
+def verdicts(spec, student, expected):
+    return {check.name: check.judge({c: student[c] for c in check.cases}, {c: expected[c] for c in check.cases})
+            for check in spec.checks}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_the_references_pass_every_check(name, expected):
+    spec, reference = SPECS[name], expected[name]
+    assert [check for check, feedback in verdicts(spec, reference, reference).items() if feedback] == []
+
+
+@pytest.mark.parametrize("name", ["optimize", "model"])  # clip must leave values exactly; sample returns indices
+def test_an_answer_within_the_tolerance_passes_every_check(name, expected):
+    spec, reference = SPECS[name], expected[name]
+    near = verdicts(spec, perturbed(reference, -INSIDE), reference)
+    assert [check for check, feedback in near.items() if feedback] == []
+
+
+@pytest.mark.parametrize("name", ["clip", "optimize", "model"])  # sample returns indices: no float to move
+def test_an_answer_just_outside_the_tolerance_fails(name, expected):
+    spec, reference = SPECS[name], expected[name]
+    failed = [check for check, feedback in verdicts(spec, perturbed(reference, OUTSIDE), reference).items() if feedback]
+    assert failed, f"{name}: every check passed with every float off by a relative {OUTSIDE}"
+
+
+@pytest.mark.parametrize("rtol", [1e-9, 1e-10])
+def test_same_tells_a_difference_of_its_tolerance_from_one_a_thousand_times_larger(rtol):
+    base = np.array([1.0, -2.5, 3e5])
+    assert same(base, base * (1 + rtol / 10)) and same(1.0, 1.0 + rtol / 10)
+    assert not same(base, base * (1 + rtol * 1000)) and not same(1.0, 1.0 + rtol * 1000)
+    assert same(0.0, 1e-13) and not same(0.0, 1e-9)  # near zero: the absolute tolerance of 1e-12
+
+
+def clipped_answers(nudge=None):
+    """The right answers of clip's cases (np.clip of each input: the formula), with ``nudge``
+    (case, key, index, value) written into one of them."""
+    answers = {}
+    for case in clip_checks.cases():
+        grads, bound = case.args
+        answers[case.id] = Observation(case.id, True, {k: np.clip(v, -bound, bound) for k, v in grads.items()})
+    if nudge:
+        case_id, key, index, value = nudge
+        answers[case_id].result[key][index] = value
+    return answers
+
+
+def test_one_value_just_beyond_the_bound_fails_clips_every_value_rule():
+    bound = clip_checks.INPUTS["bound-1.5"].args[1]
+    assert clip_checks.within_bounds(clipped_answers(), {}) is None
+    at_the_bound = clipped_answers(("bound-1.5", "dWaa", (0, 0), bound))
+    assert clip_checks.within_bounds(at_the_bound, {}) is None
+    just_beyond = clipped_answers(("bound-1.5", "dWaa", (0, 0), np.nextafter(bound, np.inf)))
+    assert clip_checks.within_bounds(just_beyond, {}) == "dWaa came back with values outside [-maxValue, maxValue]."
+
+
+def test_one_gradient_missing_from_one_case_fails_the_all_five_rule():
+    answers = clipped_answers()
+    del answers["nothing-to-clip"].result["dby"]
+    right = clipped_answers()
+    assert clip_checks.returns_all_gradients(right, right) is None
+    assert clip_checks.returns_all_gradients(answers, right) == "clip must return all five gradients; dby missing."
