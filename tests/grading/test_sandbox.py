@@ -386,3 +386,17 @@ def test_is_the_inside_folder_exactly_what_is_copied_into_the_sandbox():
     """autograder/sandbox/inside/ holds the sandbox's code and nothing else, so its name tells where code runs."""
     inside = {path.name for path in sandbox.INSIDE.glob("*.py")} - {"__init__.py"}
     assert inside == set(sandbox.LIBRARY_FILES)
+
+
+def test_does_the_grader_kill_a_run_it_stopped_and_all_it_started():
+    """A run stopped at its time limit (it sleeps; its child sleeps longer): when run_task
+    returns, the grader has killed every process of it, not left them to end by themselves."""
+    name = f"stopped{secrets.token_hex(4)}"
+    body = NAME_ME.format(name=name) + "import os, time\nif os.fork() == 0:\n    time.sleep(300)\ntime.sleep(300)\n"
+    outcome = run(body, Limits(cpu_seconds=2))
+    assert outcome.timed_out and "only" not in outcome.cases()
+    for _ in range(20):  # the kill is done; the kernel may take a moment to reap them
+        if not processes_named(name):
+            break
+        time.sleep(0.1)
+    assert processes_named(name) == []

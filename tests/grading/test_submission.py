@@ -61,3 +61,28 @@ def test_is_malformed_metadata_graded_as_if_the_cell_carried_none(tmp_path):
     submission = read_submission(path, "mallory")
     assert sorted(submission.cells) == ["clip", "model", "optimize", "sample"]
     assert submission.cells["clip"].strip() == factory.solution("clip").strip()
+
+
+def test_a_file_swapped_for_a_link_between_its_check_and_its_open_is_not_followed(tmp_path, monkeypatch):
+    """The race the earlier checks cannot see: the notebook is a regular file when it is looked
+    at and a link to the answer key when it is opened.  O_NOFOLLOW refuses the link itself (the
+    error is the kernel's ELOOP), before the later inode check would even be needed."""
+    import os
+
+    from autograder.grade import submission
+
+    notebook, secret = tmp_path / "Dinosaurus_Island.ipynb", tmp_path / "answer_key.json"
+    notebook.write_text("{}")
+    secret.write_text('{"the": "answers"}')
+    real_lstat = os.lstat
+
+    def lstat_then_swap(path, *args, **kwargs):
+        result = real_lstat(path, *args, **kwargs)
+        if str(path) == str(notebook):
+            notebook.unlink()
+            notebook.symlink_to(secret)  # the swap, after the look and before the open
+        return result
+
+    monkeypatch.setattr(submission.os, "lstat", lstat_then_swap)
+    data, problem = submission.read_regular_file(notebook)
+    assert data is None and problem == "Dinosaurus_Island.ipynb cannot be read: Too many levels of symbolic links"
