@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench weights crosscheck system-packages regenerate
+.PHONY: demo test release lint bench weights crosscheck system-packages regenerate mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,3 +60,10 @@ weights: $(STAMP)
 # The full 22,001-step run on emulated arm64 against the canonical file (root; ~10 minutes).
 crosscheck: $(STAMP) system-packages
 	$(PY) -m crosscheck
+
+# Mutation testing of the judges, reports, exports, submission reading and the wire codec
+# (pyproject.toml's [tool.mutmut]); prints each module's score.  Not part of `make test`.
+mutate: $(STAMP)
+	rm -rf mutants
+	$(PY) -m mutmut run > /dev/null
+	$(PY) tests/mutation_score.py
