@@ -170,3 +170,43 @@ def test_every_text_a_spreadsheet_would_run_as_a_formula_is_quoted_in_the_csv_gr
     assert rows[1][0] == f"'{lead}HYPERLINK(1)" and rows[1][1].startswith(f"'{lead}cmd")
     assert rows[1][-1] == f"'{lead}2+3"
     assert rows[2][0] == "HYPERLINK(1)" and rows[2][-1] == "2+3"
+
+
+def test_each_roster_problem_is_refused_with_its_own_message():
+    with pytest.raises(RosterError) as refused:
+        canvas_csv("Name,ID\nx,1\n", [])
+    assert str(refused.value) == ("the roster must be Canvas's gradebook export (a CSV whose header has Student, "
+                                  "or Last Name and First Name, and ID)")  # fmt: skip
+    two = ROSTER.replace("Homework 1 (4101)", "Dinosaurus Island resubmission (4243)")
+    with pytest.raises(RosterError) as refused:
+        canvas_csv(two, [])
+    assert str(refused.value) == ("several columns could be this assignment (Dinosaurus Island resubmission (4243), "
+                                  "Dinosaurus Island (4242)): name one")  # fmt: skip
+    assert (
+        canvas_csv(two, [], column="Dinosaurus Island (4242)")[0].splitlines()[0].endswith(",Dinosaurus Island (4242)")
+    )
+    with pytest.raises(RosterError) as refused:
+        canvas_csv(ROSTER, [], column="Homework 2")
+    assert str(refused.value) == "the roster has no column 'Homework 2'"
+
+
+def test_without_a_points_possible_row_scores_are_out_of_100_and_said_so():
+    roster = "Student,ID,SIS Login ID,Dinosaurus Island (4242)\nAda,11,alice,7\nBob,12,bob,\n"
+    text, problems = canvas_csv(roster, [graded("alice", 87.5), graded("zed", 1.0), graded_not("bob")])
+    assert rows_of(text) == [
+        ["Student", "ID", "SIS Login ID", "Dinosaurus Island (4242)"],
+        ["Points Possible", "", "", "100"],
+        ["Ada", "11", "alice", "87.5"],
+        ["Bob", "12", "bob", ""],
+    ]
+    assert problems == [
+        "the export gives no Points Possible for Dinosaurus Island (4242): scores are written out of 100",
+        "zed (zed.ipynb) matches no student of the roster: not written",
+        "bob was not graded (regrade it): left as it was",
+    ]
+
+
+def graded_not(student):
+    from autograder.grade.report import NOT_GRADED
+
+    return SubmissionResult(f"{student}.ipynb", student, {}, [NOT_GRADED + ": the sandbox could not start"])
