@@ -265,9 +265,9 @@ def protections():
             confined += "; WARNING: the answer key is readable by other users: chmod -R go-rwx the course folder"
         return [first, confined, "seccomp filter (no namespaces, mounts or network sockets)", "no_new_privs",
                 "private scratch folder (files up to 16 MB each)", watch]  # fmt: skip
-    held = ["own PID namespace", "allowlist root (interpreter, libraries, runtime folder)", "no network"]
+    held = ["own PID namespace", "allowlist root (interpreter, libraries, runtime folder)", "no /proc", "no network"]
     if mode == "root":
-        held += ["fresh uid"]
+        held += ["fresh uid", "supervisor under its own uid in the run's cgroups"]
         groups = cgroups.available()
         held.append(f"cgroups {groups}" if groups else "no cgroups (rlimits per process only)")
     else:
