@@ -52,6 +52,7 @@ ENVIRONMENTS = (
     Environment("3.11", "1.26.4", numba=True, full=True),  # the oldest
     Environment("3.11", "2.0.2", numba=True),  # Colab's
     Environment("3.11", "2.2.6", numba=True),
+    Environment("3.11", "2.3.5", numba=True),
     Environment("3.13", "2.1.3", numba=True),  # the first numpy with wheels for 3.13
     Environment("3.13", "2.4.6", numba=True, full=True),  # the newest
 )
