@@ -104,3 +104,43 @@ def test_one_gradient_missing_from_one_case_fails_the_all_five_rule():
     right = clipped_answers()
     assert clip_checks.returns_all_gradients(right, right) is None
     assert clip_checks.returns_all_gradients(answers, right) == "clip must return all five gradients; dby missing."
+
+
+def with_first_call(observation, **changes):
+    """``observation`` with the first recorded call of optimize changed (X, Y, …)."""
+    calls = {name: dict(record) for name, record in observation.calls.items()}
+    optimize = dict(calls["optimize"])
+    optimize["calls"] = {**optimize["calls"], 0: {**optimize["calls"][0], **changes}}
+    calls["optimize"] = optimize
+    return dataclasses.replace(observation, calls=calls)
+
+
+@pytest.mark.parametrize(
+    ("change", "x_says", "y_says"),
+    [
+        (lambda x, y: {}, None, None),
+        (lambda x, y: {"X": x[1:]}, "lacks the leading None", None),
+        (lambda x, y: {"X": [0] + x[1:]}, "has the right indices but does not start with None", None),
+        (lambda x, y: {"X": [None] + x[2:]}, "is not [None] followed by the indices", None),
+        (lambda x, y: {"Y": y[:-1]}, None, "lacks the final newline index"),
+        (lambda x, y: {"Y": list(x)}, None, "is X itself, not X shifted by one"),
+        (lambda x, y: {"Y": y[1:] + [0, 0]}, None, "is not X without its first element, followed by the newline"),
+    ],
+    ids=["right", "no-leading-none", "zero-for-none", "a-name-cut", "no-newline", "y-is-x", "y-wrong"],
+)
+def test_do_model_s_x_and_y_judges_name_each_near_miss(expected, change, x_says, y_says):
+    from autograder.checks import model
+
+    reference = expected["model"]
+    first = reference["small"].calls["optimize"]["calls"][0]
+    student = dict(reference)
+    student["small"] = with_first_call(reference["small"], **change(first["X"], first["Y"]))
+    for judge, says in ((model.builds_x, x_says), (model.builds_y, y_says)):
+        feedback = judge(student, reference)
+        assert (feedback is None) if says is None else (says in feedback), (judge.__name__, feedback)
+    student["small"] = dataclasses.replace(reference["small"], calls={})
+    assert (
+        model.builds_x(student, reference)
+        == model.builds_y(student, reference)
+        == ("model must call optimize once per step.")
+    )
