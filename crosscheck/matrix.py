@@ -18,6 +18,7 @@ pip's cache after the first download.  Exit 0 when every comparison is equal.
 
 import argparse
 import fcntl
+import functools
 import hashlib
 import os
 import shutil
@@ -181,6 +182,14 @@ def programs(environment):
     }
 
 
+@functools.cache
+def here(arguments, path, cwd):
+    """What ``arguments`` print in this project's own environment (once per process: the same for
+    every environment they are compared with)."""
+    with tempfile.TemporaryDirectory(prefix="dino-matrix-here-") as scratch:
+        return comparable(HERE.run(list(arguments), PATHS[path], cwd, Path(scratch) / "numba"))
+
+
 def comparable(output):
     """What must be equal: all of it but the line utils prints about which path it took."""
     return b"\n".join(line for line in output.splitlines() if not line.startswith(b"utils: "))
@@ -190,21 +199,21 @@ def compare(environment, log=print):
     """[(label, equal, first difference or "")] for every program and path in ``environment``."""
     there = interpreter(environment)
     results = []
-    for path, extra in PATHS.items():
-        if path == "numba" and not environment.numba:
-            continue
-        for label, (arguments, cwd) in programs(environment).items():
-            if label == "exp/tanh/log":
-                arguments = [*arguments, path]
-            with tempfile.TemporaryDirectory(prefix="dino-matrix-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="dino-matrix-") as scratch:  # one numba cache for its programs
+        for path, extra in PATHS.items():
+            if path == "numba" and not environment.numba:
+                continue
+            for label, (arguments, cwd) in programs(environment).items():
+                if label == "exp/tanh/log":
+                    arguments = [*arguments, path]
                 theirs = comparable(there.run(arguments, extra, cwd, Path(scratch) / "numba"))
                 if label.startswith("22001"):  # the canonical file is that run's output, byte for byte
                     mine = comparable(CANONICAL.read_bytes())
                 else:
-                    mine = comparable(HERE.run(arguments, extra, cwd, Path(scratch) / "numba-here"))
-            name = f"{environment.name}, {path} path: {label}"
-            results.append((name, theirs == mine, _first_difference(mine, theirs)))
-            log(f"{'same' if results[-1][1] else 'DIFFERENT'}: {results[-1][0]}")
+                    mine = here(tuple(arguments), path, cwd)
+                name = f"{environment.name}, {path} path: {label}"
+                results.append((name, theirs == mine, _first_difference(mine, theirs)))
+                log(f"{'same' if results[-1][1] else 'DIFFERENT'}: {results[-1][0]}")
     return results
 
 
