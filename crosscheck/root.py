@@ -21,7 +21,7 @@ from pathlib import Path
 
 SUITE, MIRROR = "bookworm", "http://deb.debian.org/debian"
 PYTHON_PACKAGES = ("python3.11-minimal", "libpython3.11-stdlib")  # debootstrap adds what they depend on
-WHEELS = ("numpy", "numba")  # at the student group's pins (llvmlite comes with numba)
+WHEELS = ("numpy", "numba")  # at the course group's pins (llvmlite comes with numba)
 TOOLS = ("debootstrap", "dpkg-deb", "qemu-aarch64-static")
 CACHE = Path(os.environ.get("DINO_CROSS_CACHE", "/var/cache/dinosaurus-island"))
 COURSE_ROOT = Path(__file__).resolve().parent.parent
@@ -40,8 +40,9 @@ def missing():
 
 
 def wheel_pins():
-    group = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["dependency-groups"]["student"]
-    return sorted(pin for pin in group if pin.split("==")[0] in WHEELS)
+    """The exact versions the project runs with (the course group's pins; students get ranges)."""
+    groups = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["dependency-groups"]
+    return sorted(pin for pin in groups["course"] if isinstance(pin, str) and pin.split("==")[0] in WHEELS)
 
 
 class Arm64Root:

@@ -137,12 +137,13 @@ def settled(page):
 
 def run_all(page):
     """Run > Run All Cells, then wait until everything has run.  The menu is tried again if no
-    cell started (a kernel still connecting ignores it)."""
+    cell started within two minutes (a kernel still connecting ignores it)."""
     dialogs = []
     for _ in range(3):
         click_past_dialogs(page, page.locator(".lm-MenuBar-itemLabel", has_text="Run").first, dialogs)
         click_past_dialogs(page, page.get_by_text("Run All Cells", exact=True), dialogs)
-        if wait_for(lambda: started(page), 30, None):
+        if wait_for(lambda: started(page), 120, None):  # a loaded machine's kernel may take long; clicking
+            # again too soon would queue a second Run All behind the first
             break
     else:
         pytest.fail(f"Run All Cells never started a cell (dialogs accepted on the way: {dialogs})")

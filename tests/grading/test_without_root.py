@@ -53,11 +53,12 @@ if os.fork() == 0:
 return True
 ''')
 ours = {os.getpid(), sandbox.fork_server().process.pid}
-left = []  # processes of this user (the runs' included: their user namespace maps to it) but ours
+left = []  # the runs' processes still alive (forked from the process server: they carry its command line)
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
-        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid():
-            left.append(open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace"))
+        command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
+        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid() and "forkserver.py" in command:
+            left.append(command)
     except OSError:
         pass
 on_the_way = sorted({str(parent) for path in allowed for parent in __import__("pathlib").Path(path).parents})
