@@ -48,12 +48,13 @@ def free_port():
 
 @pytest.fixture(scope="module")
 def jupyter(tmp_path_factory):
-    """A Jupyter Notebook 7 server on 127.0.0.1 serving two copies of the release: filled/ (the
-    solution pasted in, as a student who finished) and untouched/ (as handed out)."""
+    """A Jupyter server on 127.0.0.1 serving, for each interface, two copies of the release:
+    filled-… (the solution pasted in, as a student who finished) and untouched-… (as handed out)."""
     root = tmp_path_factory.mktemp("jupyter")
-    for name in ("filled", "untouched"):
-        shutil.copytree(RELEASE_DIR, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    factory.write(factory.notebook(), root / "filled" / NOTEBOOK)
+    for interface in INTERFACES:  # a copy per interface: no kernel session shared between them
+        for name in ("filled", "untouched"):
+            shutil.copytree(RELEASE_DIR, root / f"{name}-{interface}", ignore=shutil.ignore_patterns("__pycache__"))
+        factory.write(factory.notebook(), root / f"filled-{interface}" / NOTEBOOK)
     # Render every cell (JupyterLab otherwise draws only those on screen), so the page holds them all.
     settings = root / "settings" / "@jupyterlab" / "notebook-extension"
     settings.mkdir(parents=True)
@@ -98,7 +99,8 @@ INTERFACES = {
 def open_notebook(browser, jupyter, folder, interface):
     base, token = jupyter
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(INTERFACES[interface].format(base=base, folder=folder, notebook=NOTEBOOK, token=token))
+    address = INTERFACES[interface].format(base=base, folder=f"{folder}-{interface}", notebook=NOTEBOOK, token=token)
+    page.goto(address)
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
     return page
 
