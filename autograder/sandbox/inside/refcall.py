@@ -23,6 +23,7 @@ which the student's code sees as an exception; it costs only the graded function
 Imports only the standard library, numpy and wire.py.
 """
 
+import math
 import mmap
 import socket
 
@@ -39,7 +40,7 @@ SPIN_SECONDS = 0.0005  # how long the supervisor waits awake for the next call o
 # A call's arguments: two names of indices, a few arrays, char_to_ix.  Few dict entries: the
 # sandbox's string hashes are not randomised (PYTHONHASHSEED=0, for the student's sake).
 CALLS = wire.Bounds(values=20_000, depth=6, dict_entries=256, other_keys=64, digits=20, elements=ARENA_BYTES // 8)
-DTYPES = {"float64": np.dtype("<f8"), "int64": np.dtype("<i8"), "bool": np.dtype("|b1")}
+DTYPES = {kind: np.dtype(code) for kind, code in wire.ALLOWED_DTYPES.items()}
 RANDOM_STATE_WORDS = 624  # MT19937's key
 
 
@@ -70,9 +71,7 @@ class Arena:
             raise wire.WireError("bad array header")
         kind, shape, offset = body
         shape = wire.checked_shape(kind, shape)
-        size = 1
-        for n in shape:
-            size *= n
+        size = math.prod(shape)
         if type(offset) is not int or offset < 0 or offset % 8 or size > bounds.elements:
             raise wire.WireError("bad array header")
         if offset + size * DTYPES[kind].itemsize > len(self.buffer):

@@ -37,7 +37,6 @@ import traceback
 NOTEBOOK_IMPORTS = "import copy\nimport numpy as np\nfrom utils import *\n"
 SPENT_EVERY = 0.2  # seconds between the supervisor's reports of the time it spent on the student's calls
 MAX_TASK_FRAME = 256 * 1024**2
-CALL_PREFIX = b'{"__dict__":[["op","call"]'  # how every call's frame begins (refcall.Remote); anything else is a header
 
 
 # ----------------------------------------------------------------------------
@@ -280,15 +279,16 @@ class Supervisor:
         self.reported = time.perf_counter()
 
     def serve(self, data, references, bounds, recorders):
-        """One call of a reference function, from its frame to its reply, timed: the grader
-        charges the run for the CPU time it took (decoding included), and does not charge the
-        student's process for sleeping while it ran."""
+        """One frame of the student's process during a case, decoded and, if it is a call of a
+        reference function, served, all timed: the grader charges the run for the CPU time this
+        took, and does not charge the student's process for sleeping meanwhile.  Returns
+        (the message, the reply to send back or None)."""
         started, cpu = time.perf_counter(), time.process_time()
         try:
             message = self.refcall.decode(data, self.arena)
             if message.get("op") != "call":
-                raise self.wire.WireError("a call was expected")
-            return self.refcall.serve_call(message, references, bounds, recorders)
+                return message, None
+            return message, self.refcall.serve_call(message, references, bounds, recorders)
         finally:
             now = time.perf_counter()
             self.work_cpu += time.process_time() - cpu
@@ -338,12 +338,10 @@ class Supervisor:
         case["record_here"] = {name: calls for name, calls in wanted.items() if name not in references}
         self.wire.send_frame(self.channel, self.wire.dumps({"op": "case", "case": case}).encode())
         while True:
-            data = self.frame()
-            if data.startswith(CALL_PREFIX):
-                reply = self.serve(data, references, bounds, recorders)
+            message, reply = self.serve(self.frame(), references, bounds, recorders)
+            if reply is not None:
                 self.refcall.send(self.channel, self.arena, reply)
                 continue
-            message = self.refcall.decode(data, self.arena)
             if message.get("kind") != "result" or message.get("case") != case["id"]:
                 raise self.wire.WireError("an answer to a case that was not asked")
             calls = {name: recorder.report() for name, recorder in recorders.items()}
@@ -405,22 +403,15 @@ def main(result_fd):
     except (wire.WireError, ValueError, TypeError, KeyError, AttributeError, MemoryError) as error:
         problem = f"{type(error).__name__}: {str(error)[:200]}"
     mine.close()
-    own = {"supervisor_max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}
     if problem is not None and not _ended(pid):  # a process of another uid: the grader kills it
-        emit({"phase": "end", "exit_code": None, "max_rss_kb": 0, "protocol_error": problem} | own)
-        return
-    _, status, usage = os.wait4(pid, 0)
-    if not confined:
-        jail.end_orphans()
-    emit(
-        {
-            "phase": "end",
-            "exit_code": os.waitstatus_to_exitcode(status),
-            "max_rss_kb": usage.ru_maxrss,
-            "protocol_error": problem,
-        }
-        | own
-    )
+        ended = {"exit_code": None, "max_rss_kb": 0}
+    else:
+        _, status, usage = os.wait4(pid, 0)
+        if not confined:
+            jail.end_orphans()
+        ended = {"exit_code": os.waitstatus_to_exitcode(status), "max_rss_kb": usage.ru_maxrss}
+    supervisor_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    emit({"phase": "end", **ended, "protocol_error": problem, "supervisor_max_rss_kb": supervisor_rss})
 
 
 def _ended(pid):

@@ -22,6 +22,7 @@ library and numpy.
 
 import base64
 import json
+import math
 import os
 import socket
 import struct
@@ -180,7 +181,7 @@ class Inline:
         if not isinstance(data, str):
             raise WireError("bad array data")
         array = np.frombuffer(base64.b64decode(data, validate=True), dtype=ALLOWED_DTYPES[kind])
-        if array.size != _size(shape) or array.size > bounds.elements:
+        if array.size != math.prod(shape) or array.size > bounds.elements:
             raise WireError("array size does not match its shape")
         return array.reshape(shape).copy()
 
@@ -195,13 +196,6 @@ def checked_shape(kind, shape):
     if not all(type(n) is int and 0 <= n < 2**31 for n in shape):
         raise WireError("bad array shape")
     return tuple(shape)
-
-
-def _size(shape):
-    size = 1
-    for n in shape:
-        size *= n
-    return size
 
 
 def encode(value, arrays=INLINE, depth=0):
