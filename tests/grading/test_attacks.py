@@ -265,17 +265,15 @@ def test_memory_is_capped_for_the_whole_run_not_per_process():
     body = """
 import os, time
 import numpy as np
-ready = []
+children = []
 for _ in range(4):
-    read, write = os.pipe()
-    if os.fork() == 0:
+    pid = os.fork()
+    if pid == 0:
         block = np.ones(200 * 1024 * 1024 // 8)  # touched: resident
-        os.write(write, b"1")
-        time.sleep(4)
+        time.sleep(4)  # all four hold theirs at once
         os._exit(0)
-    os.close(write)  # a child killed for memory then reads as end of file
-    ready.append(read)
-return sum(len(os.read(fd, 1)) for fd in ready)
+    children.append(pid)
+return sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in children)  # the survivors
 """
     assert run_body(body, Limits(cpu_seconds=60, memory_bytes=2 * 1024**3)) == 4
     capped = Limits(cpu_seconds=60, memory_bytes=512 * 1024**2)
@@ -288,7 +286,7 @@ return sum(len(os.read(fd, 1)) for fd in ready)
     if observed is None:  # the kernel's OOM killer chose the student's process itself
         assert outcome.exit_code == -9, outcome
     else:
-        assert observed.ok and observed.result < 4, observed  # it chose children
+        assert observed.ok and observed.result < 4, observed  # it chose children (any of them)
 
 
 @as_root
