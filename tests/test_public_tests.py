@@ -111,3 +111,17 @@ def test_are_the_visible_inputs_the_graders_visible_cases(public_tests):
     X, Y, a_prev, parameters, rate = public_tests.optimize_inputs()
     assert equal(cases["optimize"]["visible"].args, (X, Y, a_prev, parameters))
     assert cases["optimize"]["visible"].kwargs == {"learning_rate": rate}
+
+
+def test_the_visible_test_and_the_grader_give_the_same_line_for_an_error(public_tests):
+    """Both count a cell's lines from its first, as Jupyter numbers them, and quote the line."""
+    from autograder.checks import SPECS
+    from autograder.grade.grading import Grader
+
+    cell = factory.edited("optimize", "rnn_backward(X, Y, parameters, cache)", "rnn_backward(X, Y, parameters, loss)")
+    line = next(i for i, text in enumerate(cell.splitlines(), 1) if "parameters, loss)" in text)
+    message = failure(public_tests.optimize_test, notebook(optimize=cell)["optimize"])
+    assert f"(line {line} of your cell: `gradients, a = rnn_backward(X, Y, parameters, loss)`)" in message
+    graded = Grader().grade_function(SPECS["optimize"], cell)
+    first = next(check.feedback for check in graded.checks if not check.passed)
+    assert f'at line {line} of your cell ("gradients, a = rnn_backward(X, Y, parameters, loss)")' in first

@@ -21,7 +21,7 @@ from .. import faults
 from ..checks import SPECS
 from ..grade.grading import Grader
 from ..solution import compact, graded_cell_sources
-from . import factory, styles
+from . import factory, independent, styles
 
 
 @dataclass
@@ -75,7 +75,7 @@ def audit_function(grader, spec, jobs):
 
     result = FunctionAudit(spec.name, float(spec.points))
     for mistake, outcome in zip(mistakes, graded, strict=True):
-        failed = [check.feedback for check in outcome.checks if not check.passed]
+        failed = [check.feedback for check in outcome.checks if not check.passed and not check.withheld]
         result.mistakes.append(
             MistakeRow(
                 mistake.id,
@@ -89,6 +89,40 @@ def audit_function(grader, spec, jobs):
     result.styles = [(label, outcome.score) for (label, _), outcome in zip(correct, graded_styles, strict=True)]
     result.cases = {c: sum(c in row.exposed_by for row in result.mistakes) for c in case_ids}
     return result
+
+
+@dataclass
+class IndependentRow:
+    function: str
+    id: str
+    score: float
+    max_score: float
+    named_first: bool
+    misleading: list  # the failing messages that blame what this submission does right
+    near_miss: bool
+    first_feedback: str = ""
+
+
+def first_failing(outcome):
+    return next((c.feedback for c in outcome.checks if not c.passed and not c.withheld), "")
+
+
+def audit_independent(grader, names=None, jobs=2):
+    """Each mistake of build/independent.py graded, and judged by its own patterns."""
+    import re
+
+    chosen = [m for m in independent.MISTAKES if not names or m.function in names]
+    with ThreadPoolExecutor(jobs) as pool:
+        graded = list(pool.map(lambda m: grader.grade_function(SPECS[m.function], m.source), chosen))
+    rows = []
+    for mistake, outcome in zip(chosen, graded, strict=True):
+        first = first_failing(outcome)
+        failing = [c.feedback for c in outcome.checks if not c.passed and not c.withheld]
+        blamed = [text for text in failing if any(re.search(p, text) for p in mistake.not_blamed)]
+        named = bool(re.search(mistake.names, first))
+        rows.append(IndependentRow(mistake.function, mistake.id, outcome.score, outcome.max_score, named, blamed,
+                                   mistake.near_miss, first))  # fmt: skip
+    return rows
 
 
 def run(names=None, jobs=2, grader=None):
@@ -124,14 +158,37 @@ def tables(audits):
         yield correct
 
 
+def independent_table(rows):
+    from rich.table import Table
+    from rich.text import Text
+
+    grid = Table(title=f"{len(rows)} mistakes written apart from the catalogue", title_justify="left")
+    for column in ("function", "mistake", "score", "named first", "misleading", "first message"):
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(row.function, Text(row.id), f"{row.score:g}/{row.max_score:g}", "yes" if row.named_first else "NO",
+                     str(len(row.misleading)), Text(row.first_feedback[:160]))  # fmt: skip
+    return grid
+
+
 def main(names=None, jobs=2, grader=None):
     from rich.console import Console
     from rich.text import Text
 
+    grader = grader or Grader()
     audits = run(names, jobs, grader)
     console = Console()
     for table in tables(audits):
         console.print(table)
+    rows = audit_independent(grader, names, jobs)
+    console.print(independent_table(rows))
+    named_apart = sum(row.named_first for row in rows)
+    misleading = sum(bool(row.misleading) for row in rows)
+    near = [row for row in rows if row.near_miss]
+    console.print(
+        f"written apart from the catalogue: {named_apart}/{len(rows)} named first, {misleading} with a misleading "
+        f"message; near misses keeping part of their points: {sum(0 < r.score < r.max_score for r in near)}/{len(near)}"
+    )
     problems = [problem for audit in audits for problem in audit.problems()]
     caught = sum(row.lost > 0 for audit in audits for row in audit.mistakes)
     named = sum(row.named_first for audit in audits for row in audit.mistakes)
@@ -142,6 +199,10 @@ def main(names=None, jobs=2, grader=None):
         f"{caught}/{total} mistakes caught, {named}/{total} named first; "
         f"{styles_ok}/{styles_total} correct versions at full marks"
     )
+    problems += [f"{row.function}: independent mistake {row.id!r} is not named first: {row.first_feedback!r}"
+                 for row in rows if not row.named_first]  # fmt: skip
+    problems += [f"{row.function}: independent mistake {row.id!r} is told something untrue: {row.misleading[0]!r}"
+                 for row in rows if row.misleading]  # fmt: skip
     for problem in problems:
         console.print(Text(problem, style="red"))
     return 1 if problems else 0

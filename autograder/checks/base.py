@@ -22,6 +22,8 @@ class Case:
     # {injected function: the calls a correct solution makes of it on this case} (``rnn_calls``):
     # the supervisor refuses any other call of a reference function (sandbox/inside/refcall.py)
     calls_allowed: dict = field(default_factory=dict)
+    # May be run once more, followed line by line, to explain a failure (grade/explain.py): not a long run.
+    traced: bool = True
 
     def as_task(self):
         return {
@@ -47,10 +49,32 @@ def rnn_calls(n_a, vocab_size, longest_name, **calls):
     return {name: rule | {"calls": count} for name, count in calls.items()}
 
 
+class Cause(str):
+    """Feedback that names the mistake itself, recognised from the outputs (a constant where an
+    argument belongs, a step left out): the grader adds no other explanation before it."""
+
+
+@dataclass(frozen=True)
+class Partial:
+    """A judge's verdict on an answer that is right in part: the share of the check's points it
+    earns (0 < share < 1) and what is still wrong."""
+
+    share: float
+    feedback: str
+
+
+def partial(right, total, feedback):
+    """None when all ``total`` parts are right, else the share ``right / total`` with ``feedback``
+    (a plain failure when no part is right)."""
+    if right >= total:
+        return None
+    return Partial(right / total, feedback) if right > 0 else feedback
+
+
 # A judge gets the student's observations and the expected ones (the references'), each
 # {case id: Observation}, for the cases the check reads, and returns None when the check
-# passes or the feedback when not.
-Judge = Callable[[dict, dict], "str | None"]
+# passes, the feedback when not, or a Partial when part of it is right.
+Judge = Callable[[dict, dict], "str | Partial | None"]
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..paths import load_assignment
-from .base import Case, Check, FunctionSpec, same
+from .base import Case, Cause, Check, FunctionSpec, partial, same
 
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 
@@ -35,6 +35,7 @@ def cases():
 
 
 ALL = ("visible-10", "visible-5", "bound-1.5", "bound-tiny", "nothing-to-clip")
+VISIBLE_CASES = ("visible-10", "visible-5")
 INPUTS = {case.id: case for case in cases()}
 
 
@@ -53,24 +54,69 @@ def returns_all_gradients(student, expected):
     return None
 
 
+def right_keys(student, expected, case_ids):
+    """The gradients that came back exactly as expected on every one of ``case_ids``."""
+    return [
+        key
+        for key in KEYS
+        if all(same(student[c].result.get(key), expected[c].result[key], rtol=0, atol=0) for c in case_ids)
+    ]
+
+
+def fixed_bound(student):
+    """The one number c such that every gradient came back as np.clip(g, -c, c) on every case,
+    when c is not maxValue on some case: a constant written where the argument belongs.  c is
+    read from the outputs (the largest magnitude left where a larger one went in), so any
+    constant is recognised, not only the usual ones.  None when there is no such c."""
+    bounds = set()
+    for case_id in student:
+        before, result = INPUTS[case_id].args[0], student[case_id].result
+        largest_in = max(float(np.max(np.abs(before[key]))) for key in KEYS)
+        largest_out = max(float(np.max(np.abs(np.asarray(result[key], dtype=float)))) for key in KEYS)
+        if largest_out < largest_in:  # something was cut: at largest_out, if by a bound
+            bounds.add(largest_out)
+    if len(bounds) != 1:
+        return None
+    (bound,) = bounds
+    if bound <= 0 or all(INPUTS[c].args[1] == bound for c in student):
+        return None
+    for case_id in student:
+        before, result = INPUTS[case_id].args[0], student[case_id].result
+        if not all(np.array_equal(np.asarray(result[key]), np.clip(before[key], -bound, bound)) for key in KEYS):
+            return None
+    return bound
+
+
+def fixed_bound_feedback(bound):
+    return Cause(
+        f"clip always clips to [-{bound:g}, {bound:g}], whatever maxValue is: the number {bound:g} is written "
+        "where the argument belongs. Clip to -maxValue and maxValue."
+    )
+
+
 def within_bounds(student, expected):
-    unclipped = set()
+    outside = set()
     for case_id in ALL:
         bound = INPUTS[case_id].args[1]
         for key in KEYS:
             value = np.asarray(student[case_id].result.get(key, np.nan), dtype=float)
             if not np.all(np.abs(value) <= bound):
-                unclipped.add(key)
-    if not unclipped:
+                outside.add(key)
+    if not outside:
         return None
-    names = "all five gradients" if unclipped == set(KEYS) else ", ".join(k for k in KEYS if k in unclipped)
-    return f"{names} came back with values outside [-maxValue, maxValue]."
+    bound = fixed_bound(student)
+    if bound is not None:
+        return fixed_bound_feedback(bound)
+    names = "all five gradients" if outside == set(KEYS) else names_of(outside)
+    feedback = f"{names} came back with values outside [-maxValue, maxValue]."
+    return partial(len(KEYS) - len(outside), len(KEYS), feedback)
 
 
 def exact_values(student, expected):
-    """Which values differ on the visible inputs: those inside the bounds, or those beyond them."""
+    """Which values differ on the visible inputs: those inside the bounds, or those beyond them;
+    each gradient right earns its share."""
     inside_changed, beyond_wrong = [], []
-    for case_id in ("visible-10", "visible-5"):
+    for case_id in VISIBLE_CASES:
         bound = INPUTS[case_id].args[1]
         for key in KEYS:
             before = INPUTS[case_id].args[0][key]
@@ -80,6 +126,11 @@ def exact_values(student, expected):
                 inside_changed.append(key)
             if not np.array_equal(mine[~inside], np.sign(before[~inside]) * bound):
                 beyond_wrong.append(key)
+    if not inside_changed and not beyond_wrong:
+        return None
+    bound = fixed_bound(student)
+    if bound is not None:
+        return fixed_bound_feedback(bound)
     facts = []
     if inside_changed:
         facts.append(f"values already inside [-maxValue, maxValue] changed ({names_of(inside_changed)})")
@@ -88,7 +139,8 @@ def exact_values(student, expected):
             f"values beyond the bounds did not become exactly -maxValue or maxValue ({names_of(beyond_wrong)})"
         )
     text = "; ".join(facts)
-    return text[:1].upper() + text[1:] + "." if facts else None
+    right = len(right_keys(student, expected, VISIBLE_CASES))
+    return partial(right, len(KEYS), text[:1].upper() + text[1:] + ".")
 
 
 def names_of(keys):
@@ -96,12 +148,17 @@ def names_of(keys):
 
 
 def uses_max_value(student, expected):
-    if exact_values(student, expected):
-        return "clip is not yet right for the bounds 10 and 5 either (see above)."
-    for case_id in ("bound-1.5", "bound-tiny", "nothing-to-clip"):
-        if not same(student[case_id].result, expected[case_id].result, rtol=0, atol=0):
-            return "clip is right for the bounds 10 and 5 but gives other values for other bounds."
-    return None
+    right = right_keys(student, expected, ALL)
+    if len(right) == len(KEYS):
+        return None
+    bound = fixed_bound(student)
+    if bound is not None:
+        return fixed_bound_feedback(bound)
+    if len(right_keys(student, expected, VISIBLE_CASES)) > len(right):
+        feedback = "clip is right for the bounds 10 and 5 but gives other values for other bounds."
+    else:
+        feedback = f"clip is not yet right for the bounds 10 and 5 either ({names_of(set(KEYS) - set(right))})."
+    return partial(len(right), len(KEYS), feedback)
 
 
 def leaves_input_alone(student, expected):
@@ -125,7 +182,7 @@ SPEC = FunctionSpec(
         Check(
             "values are clipped element-wise, the rest unchanged",
             4,
-            ("visible-10", "visible-5"),
+            VISIBLE_CASES,
             exact_values,
         ),
         Check("uses maxValue for any bound", 4, ALL, uses_max_value),

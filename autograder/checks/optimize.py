@@ -7,7 +7,7 @@ import numpy as np
 from utils import rnn_backward, rnn_forward
 
 from ..paths import load_assignment
-from .base import Case, Check, FunctionSpec, random_parameters, rnn_calls, same
+from .base import Case, Cause, Check, FunctionSpec, partial, random_parameters, rnn_calls, same
 
 EXERCISES = load_assignment().EXERCISES
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
@@ -107,41 +107,86 @@ def returns_loss(student, expected):
     return None
 
 
+def clipping_bound(gradients, raw):
+    """The bound c for which ``gradients`` are rnn_backward's ``raw`` gradients clipped to
+    [-c, c] (read from the outputs, so any constant is recognised); inf when they are the raw
+    ones; None when they are neither."""
+    if not all(isinstance(gradients.get(key), np.ndarray) for key in KEYS):
+        return None
+    if same(gradients, raw):
+        return np.inf
+    bound = max(float(np.max(np.abs(gradients[key]))) for key in KEYS)
+    if bound > 0 and same(gradients, {key: np.clip(raw[key], -bound, bound) for key in KEYS}):
+        return bound
+    return None
+
+
 def clipped_gradients(student, expected):
     pairs = returned(student)
     if pairs is None:
         return RETURNS
+    right = [key for key in KEYS if all(same(r[1].get(key), expected[c].result[1][key]) for c, r in pairs)]
+    if len(right) == len(KEYS):
+        return None
     for case_id, result in pairs:
         gradients = {key: result[1].get(key) for key in KEYS}
         if same(gradients, expected[case_id].result[1]):
             continue
-        raw = raw_gradients(case_id)
-        if same(gradients, raw):
-            return "the returned gradients are rnn_backward's before clipping."
-        if same(gradients, {key: np.clip(raw[key], -10, 10) for key in KEYS}):
-            return "the returned gradients are rnn_backward's clipped to [-10, 10], not [-5, 5]."
-        wrong = [key for key in KEYS if not same(gradients[key], expected[case_id].result[1][key])]
-        return f"the returned {', '.join(wrong)} differ from rnn_backward's gradients clipped to [-5, 5]."
+        bound = clipping_bound(gradients, raw_gradients(case_id))
+        if bound == np.inf:
+            return Cause(
+                "the returned gradients are rnn_backward's before clipping: clip them with clip(gradients, 5)."
+            )
+        if bound is not None:
+            return Cause(f"the returned gradients are rnn_backward's clipped to [-{bound:g}, {bound:g}], not [-5, 5].")
+        wrong = [key for key in KEYS if key not in right]
+        feedback = f"the returned {', '.join(wrong)} differ from rnn_backward's gradients clipped to [-5, 5]."
+        return partial(len(right), len(KEYS), feedback)
     return None
 
 
+def step_taken(before, after, gradients):
+    """The learning rate r with after = before - r * gradients, for every parameter; None if none fits."""
+    keys = list(before)
+    if not all(isinstance(after.get(k), np.ndarray) and isinstance(gradients.get("d" + k), np.ndarray) for k in keys):
+        return None
+    moved = np.concatenate([(before[k] - after[k]).ravel() for k in keys])
+    step = np.concatenate([np.asarray(gradients["d" + k], dtype=float).ravel() for k in keys])
+    if moved.shape != step.shape or not np.any(step):
+        return None
+    rate = float(moved @ step / (step @ step))
+    return rate if same(after, {k: before[k] - rate * gradients["d" + k] for k in keys}) else None
+
+
 def updates_parameters(student, expected):
-    if returned(student) is None:
+    """Judged against the student's own gradients when those are rnn_backward's (clipped or not):
+    a wrong clip costs the gradients' check, not this one too."""
+    pairs = returned(student)
+    if pairs is None:
         return RETURNS
-    for case_id in ALL:
+    for case_id, result in pairs:
         after = student[case_id].args_after[1]
         if same(after, expected[case_id].args_after[1]):
             continue
-        before = INPUTS[case_id].args[3]
-        rate = INPUTS[case_id].kwargs["learning_rate"]
+        before, rate = INPUTS[case_id].args[3], INPUTS[case_id].kwargs["learning_rate"]
+        own = {key: result[1].get(key) for key in KEYS}
+        if clipping_bound(own, raw_gradients(case_id)) is not None:
+            if same(after, {k: before[k] - rate * own["d" + k] for k in before}):
+                continue  # the right step for the gradients this optimize computed
+            used = own
+        else:
+            used = expected[case_id].result[1]
         if rate != 0 and same(after, before, rtol=0, atol=0):
-            return "the parameters passed in are unchanged after the step."
-        gradients = expected[case_id].result[1]
-        if rate != 0.01 and same(after, {k: before[k] - 0.01 * gradients["d" + k] for k in before}):
-            return "the parameters were updated with the learning rate 0.01 whatever learning_rate was."
+            return "the parameters passed in are unchanged after the step: update them in place with update_parameters."
+        taken = step_taken(before, after, used)
+        if taken is not None and not np.isclose(taken, rate):
+            return Cause(
+                f"the parameters were updated with the learning rate {taken:g} whatever learning_rate was "
+                f"(here {rate:g}): pass learning_rate on to update_parameters."
+            )
         raw = raw_gradients(case_id)
         if same(after, {k: before[k] - rate * raw["d" + k] for k in before}):
-            return "the parameters were updated with the gradients from before clipping."
+            return Cause("the parameters were updated with the gradients from before clipping.")
         wrong = [k for k in before if not same(after.get(k), expected[case_id].args_after[1][k])]
         return f"after the step, the parameters passed in differ from the expected ones ({', '.join(wrong)})."
     return None

@@ -12,11 +12,13 @@ import time
 
 from .. import faults
 from ..checks import SPECS
+from ..checks.base import Cause, Partial, same
 from ..sandbox.host import Limits, default_limits, run_task
 from ..solution import compact, graded_cell_sources
+from . import explain
 from .expected import load_expected
 from .report import CheckResult, FunctionResult, SubmissionResult
-from .submission import read_submission, shown
+from .submission import read_submission, released_cells, shown
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +47,40 @@ def own_versions(spec, cells, graded):
 
 
 def _pay_only_for_work(spec, results):
-    """Checks that do not stand alone keep their points only if a central check passed."""
-    central = [check.name for check in spec.checks if check.stands_alone]
-    if any(result.passed for result, check in zip(results, spec.checks, strict=True) if check.stands_alone):
+    """Checks that do not stand alone (a trivial answer passes them) pay in proportion to what the
+    central checks earned: fully when those earned all their points, nothing when they earned
+    none.  One that is right but paid less is not shown as passed: its feedback says why."""
+    central = [(result, check) for result, check in zip(results, spec.checks, strict=True) if check.stands_alone]
+    share = sum(result.points for result, _ in central) / sum(check.points for _, check in central)
+    if share >= 1:
         return
+    names = "; ".join(check.name for _, check in central)
     for result, check in zip(results, spec.checks, strict=True):
-        if result.passed and not check.stands_alone:
-            result.points = 0.0
+        if result.points <= 0 or check.stands_alone:
+            continue
+        right = "right" if result.passed else "right in part"
+        result.passed, result.withheld = False, True
+        result.points = round(result.points * share, 2)
+        if share == 0:
             result.feedback = (
-                "passed, but a trivial answer passes it too: its points count once one of these passes: "
-                + "; ".join(central)
+                f"{right}, but worth nothing on its own, because an answer that does none of the work gets this "
+                f"far too: it pays once one of these earns points: {names}."
             )
+        else:
+            result.feedback = (
+                f"{right}, but an answer that does none of the work gets this far too, so it pays in proportion "
+                f"to what these earned ({share:.0%} of their points): {names}."
+            )
+
+
+def verdict(check, feedback):
+    """The CheckResult of a judge's answer: None (passed), a Partial (part of the points) or the feedback."""
+    if feedback is None:
+        return CheckResult(check.name, True, "passed", float(check.points), float(check.points))
+    if isinstance(feedback, Partial):
+        points = round(check.points * feedback.share, 2)
+        return CheckResult(check.name, False, feedback.feedback, points, float(check.points))
+    return CheckResult(check.name, False, feedback, 0.0, float(check.points))
 
 
 def all_failed(spec, feedback, seconds=0.0):
@@ -97,7 +122,8 @@ def error_feedback(name, error, limits):
     hint = HINTS.get(kind)
     if hint:
         text += ". " + hint.format(memory=limits.memory_bytes / 1024**3)
-    return text
+    said = explain.meaning(error)
+    return f"{said} (Seen as: {text}.)" if said else text
 
 
 class Grader:
@@ -109,6 +135,7 @@ class Grader:
         self.expected = load_expected()  # raises StaleReferences when they do not match the cases
         self.cases = {name: spec.cases() for name, spec in SPECS.items()}
         self.mistakes = faults.catalogue()
+        self.released = released_cells()  # what students start from: an exercise left as it is is not done yet
         self.time_scale, self.limits = time_scale, limits or default_limits()
 
     def cpu_seconds(self, spec):
@@ -146,6 +173,9 @@ class Grader:
         start = time.perf_counter()
         if source is None:
             return self._all_failed(spec, why_missing or f"no graded cell for {spec.name} was found", start)
+        not_done = explain.unwritten(spec.name, source, self.released.get(spec.name))
+        if not_done:
+            return self._all_failed(spec, not_done, start)
         limits = Limits(**{**self.limits.__dict__, "cpu_seconds": self.cpu_seconds(spec)})
         outcome = run_task(self.task(spec, source, own), limits)
         if outcome.machine_busy:
@@ -170,13 +200,15 @@ class Grader:
             return self._all_failed(spec, feedback, start)
 
         observed = outcome.cases()
-        checks, errors_shown = [], set()
+        checks, errors_shown, named = [], set(), []  # named: the judge's feedback names the mistake (Cause)
         for check in spec.checks:
             missing = [case_id for case_id in check.cases if case_id not in observed]
             failed = [observed[c] for c in check.cases if c in observed and not observed[c].ok]
             recorded_anything = any(r.get("calls") for o in failed for r in o.calls.values())
             if failed and not (check.tolerates_errors and recorded_anything):
-                feedback = error_feedback(spec.name, failed[0].error, limits)
+                error = failed[0].error
+                feedback = explain.unwritten(spec.name, source, self.released.get(spec.name), error)
+                feedback = feedback or error_feedback(spec.name, error, limits)
                 if feedback in errors_shown:  # one cause, read once
                     feedback = f"{spec.name} raised the same error as above on these cases too."
                 else:
@@ -190,18 +222,13 @@ class Grader:
                     feedback = check.judge(student, expected)
                 except Exception:  # whatever the student returned, it costs this check only
                     feedback = f"{spec.name} returned values of an unexpected kind, size or shape."
-            passed = feedback is None
-            checks.append(
-                CheckResult(
-                    check.name,
-                    passed,
-                    "passed" if passed else feedback,
-                    float(check.points) if passed else 0.0,
-                    float(check.points),
-                )
-            )
+            checks.append(verdict(check, feedback))
+            named.append(isinstance(getattr(feedback, "feedback", feedback), Cause))
         _pay_only_for_work(spec, checks)
         cause = self._name_the_mistake(spec, observed, checks)
+        first_failed = next((i for i, c in enumerate(checks) if not c.passed and not c.withheld), None)
+        if cause is None and first_failed is not None and not named[first_failed]:
+            self._explain(spec, source, own, observed, checks, limits)
         called = ("own" if own else "reference") if spec.dependencies else None
         seconds = time.perf_counter() - start
         score = float(sum(c.points for c in checks))
@@ -210,7 +237,7 @@ class Grader:
     def _name_the_mistake(self, spec, observed, checks):
         """When checks failed and the run is exactly what one catalogued mistake does, the first
         failed check's feedback names that mistake (the others keep saying what differs)."""
-        failed = [check for check in checks if not check.passed]
+        failed = [check for check in checks if not check.passed and not check.withheld]
         if not failed:
             return None
         student = faults.signature([case.id for case in self.cases[spec.name]], observed, spec.printed)
@@ -218,6 +245,38 @@ class Grader:
         if cause is not None:
             failed[0].feedback = cause
         return cause
+
+    def _explain(self, spec, source, own, observed, checks, limits):
+        """Before the first failed check's feedback, say what caused it when the code shows it
+        (explain.shape_of_code) or a run followed line by line does (explain.departure)."""
+        failed = [check for check in checks if not check.passed and not check.withheld]
+        if not failed or failed[0].feedback.startswith(f"{spec.name} is not"):  # not done yet: nothing else
+            return
+        cause = explain.shape_of_code(spec.name, source, self.dependencies[spec.name])
+        cause = cause or self._departure(spec, source, own, observed, limits)
+        if cause:
+            failed[0].feedback = f"{cause} {failed[0].feedback}"
+
+    def _departure(self, spec, source, own, observed, limits):
+        """The first case that raised or gave another result, run again followed line by line in
+        the sandbox, compared with the solution's run of it (explain.departure); None if no case can say."""
+        case = next((c for c in self.cases[spec.name] if c.traced and self._differs(spec, observed.get(c.id))), None)
+        if case is None:
+            return None
+        task = self.task(spec, source, own) | {"cases": [case.as_task() | {"trace": True}]}
+        traced = run_task(task, limits).cases().get(case.id)
+        if traced is None or not traced.trace:
+            return None
+        right = explain.solution_notes(spec, case, self.dependencies)
+        return explain.departure(spec.name, source, traced.trace, right)
+
+    def _differs(self, spec, observation):
+        if observation is None:
+            return False
+        if not observation.ok:
+            return True
+        expected = self.expected.cases[spec.name][observation.case]
+        return not (same(observation.result, expected.result) and same(observation.args_after, expected.args_after))
 
     def _why_missing(self, spec, outcome, limits):
         if outcome.timed_out:

@@ -28,15 +28,19 @@ class CheckResult:
     feedback: str
     points: float
     max_points: float
+    # Right, but paid nothing: a check that does not stand alone, when no central one earned points
+    # (grading._pay_only_for_work).  Shown as not passed, with its feedback saying why.
+    withheld: bool = False
 
     def to_dict(self):
-        return {
+        plain = {
             "name": self.name,
             "passed": self.passed,
             "feedback": self.feedback,
             "points": self.points,
             "max_points": self.max_points,
         }
+        return plain | ({"withheld": True} if self.withheld else {})
 
 
 @dataclass

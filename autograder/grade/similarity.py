@@ -36,8 +36,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
-from .submission import find_graded_cells, find_notebooks, load_notebook
+from ..paths import GRADED_FUNCTIONS
+from .submission import find_graded_cells, find_notebooks, load_notebook, released_cells
 
 FRAGMENT_TOKENS = 8
 COMMON_SHARE = 0.5  # a fragment that this share of the other students wrote is evidence of nothing
@@ -130,11 +130,6 @@ def fingerprint(name, cells, released):
             digest = hashlib.blake2b(f"{function}\0{text}".encode(), digest_size=8).hexdigest()
             code.fragments.setdefault(digest, (function, set(), text))[1].update(index for _, index in window)
     return code
-
-
-def released_cells():
-    notebook, _ = load_notebook(RELEASE_DIR / NOTEBOOK)
-    return find_graded_cells(notebook)[0] if notebook is not None else {}
 
 
 def notebook_code(path, name, released):

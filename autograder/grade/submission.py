@@ -18,7 +18,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, load_assignment
+from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR, load_assignment
 
 FACTS = load_assignment()
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
@@ -205,6 +205,12 @@ def read_submission(path, student=None, data=None, unreadable=None):
         return submission
     submission.cells, submission.errors = find_graded_cells(notebook)
     return submission
+
+
+def released_cells():
+    """{function: source} of the graded cells as the release hands them to students."""
+    notebook, _ = load_notebook(RELEASE_DIR / NOTEBOOK)
+    return find_graded_cells(notebook)[0] if notebook is not None else {}
 
 
 def find_notebooks(paths):

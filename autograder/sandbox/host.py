@@ -63,7 +63,16 @@ INSIDE = Path(__file__).resolve().parent / "inside"  # the code that runs in the
 UID_RANGE = (200_000, 900_000)  # fresh uids, unused by any account
 NUMBA_CACHE = ".numba_cache"
 KEEP_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NPY_DISABLE_CPU_FEATURES")
-LIBRARY_FILES = ("runner.py", "wire.py", "forkserver.py", "jail.py", "refcall.py", "landlock.py", "seccomp.py")
+LIBRARY_FILES = (
+    "runner.py",
+    "wire.py",
+    "forkserver.py",
+    "jail.py",
+    "refcall.py",
+    "landlock.py",
+    "seccomp.py",
+    "tracer.py",
+)
 DRAWS_RANDOM = ("sample",)  # reference functions that use numpy's global random state
 MAX_FEEDBACK_TEXT = 2000  # characters kept of any text the student's process sends
 POLL_SECONDS = 0.25  # how often the grader reads a run's cost while it runs
@@ -643,6 +652,9 @@ def _watch(reply, meter, limits, outcome, watch_memory):
         charged = usage.charged(waits_measured=measured)
         outcome.cpu_seconds, outcome.charged_seconds = usage.cpu, charged
         if ended is not None:
+            # A process's own RLIMIT_CPU (a little above the run's limit) may end it between two
+            # polls on a busy machine: the run still used its time, and is reported so.
+            outcome.timed_out = charged >= limits.cpu_seconds
             return ended
         if charged >= limits.cpu_seconds:
             outcome.timed_out = True
@@ -786,7 +798,22 @@ def _student_answer(data):
     calls = message.get("calls")
     if isinstance(calls, dict) and all(isinstance(v, dict) for v in calls.values()):
         cleaned["student_calls"] = calls
+    cleaned["draws"] = _draws(message.get("draws"))
+    trace = message.get("trace")
+    cleaned["trace"] = trace if isinstance(trace, list) and all(isinstance(note, list) for note in trace) else []
     return cleaned
+
+
+def _draws(draws):
+    """The seeds and draws the student's process noted (tracer.DrawWatch), if they have that form."""
+    if not isinstance(draws, dict):
+        return {}
+    seeds, p = draws.get("seeds"), draws.get("p")
+    if not isinstance(seeds, list) or not all(s is None or type(s) is int for s in seeds):
+        return {}
+    if not isinstance(p, list) or not all(d is None or isinstance(d, list) for d in p):
+        return {}
+    return {"seeds": seeds, "p": p}
 
 
 def _text(value, limit):

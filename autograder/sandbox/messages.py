@@ -7,6 +7,17 @@ signatures in ``faults/``, the references) reads these fields and nothing else.
 
 from dataclasses import dataclass, field
 
+import numpy as np
+
+
+def compact_draws(draws):
+    """The draws as stored: the probabilities of every draw as one (draws, vocabulary) array when
+    they have that shape, which the references' file keeps far smaller than a list of lists."""
+    p = draws.get("p", [])
+    if p and all(isinstance(row, list) and len(row) == len(p[0]) for row in p):
+        p = np.array(p, dtype=float)
+    return {"seeds": draws.get("seeds", []), "p": p}
+
 
 @dataclass(frozen=True)
 class StudentError:
@@ -50,6 +61,11 @@ class Observation:
     stdout_dropped: int = 0  # characters printed beyond it
     calls: dict = field(default_factory=dict)
     seconds: float = 0.0
+    # The student's process's own account (tracer.py), read for feedback and partial credit only:
+    # {"seeds": [the seeds set], "p": [the probabilities of each np.random.choice draw]} …
+    draws: dict = field(default_factory=dict)
+    # … and, for a case run to explain a failure, what each line changed ([line, name, summary]).
+    trace: list = field(default_factory=list)
 
     def stored(self):
         """The plain form kept in references/ (without the time it took, which varies)."""
@@ -59,7 +75,8 @@ class Observation:
         else:
             plain["error"] = {"type": self.error.type, "message": self.error.message, "line": self.error.line,
                               "code": self.error.code}  # fmt: skip
-        return plain | {"stdout": self.stdout, "stdout_dropped": self.stdout_dropped, "calls": self.calls}
+        seen = {"stdout": self.stdout, "stdout_dropped": self.stdout_dropped, "calls": self.calls}
+        return plain | seen | {"draws": compact_draws(self.draws)}
 
     @classmethod
     def from_stored(cls, plain):
@@ -73,4 +90,5 @@ class Observation:
             stdout=plain.get("stdout", ""),
             stdout_dropped=plain.get("stdout_dropped", 0),
             calls=plain.get("calls", {}),
+            draws=plain.get("draws", {}),
         )

@@ -167,7 +167,8 @@ def call_student(name, function, *args, **kwargs):
 
 
 def _where(function, error):
-    """' (line N of your function: `code`)' for the innermost frame inside ``function``."""
+    """' (line N of your cell: `code`)' for the innermost frame inside ``function``: N counted from
+    the cell's first line, as Jupyter numbers a cell's lines and as the grader's feedback counts them."""
     code = getattr(function, "__code__", None)
     if code is None:
         return ""
@@ -179,7 +180,7 @@ def _where(function, error):
     if not frames:
         return ""
     frame = frames[-1]
-    return f" (line {frame.lineno - code.co_firstlineno + 1} of {function.__name__}: `{frame.line}`)"
+    return f" (line {frame.lineno} of your cell: `{frame.line}`)"
 
 
 # ----------------------------------------------------------------------------

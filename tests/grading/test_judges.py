@@ -10,7 +10,7 @@ import pytest
 
 from autograder.checks import SPECS
 from autograder.checks import clip as clip_checks
-from autograder.checks.base import same
+from autograder.checks.base import Partial, same
 from autograder.grade.expected import load_expected
 from autograder.sandbox.messages import Observation
 
@@ -95,7 +95,8 @@ def test_one_value_just_beyond_the_bound_fails_clips_every_value_rule():
     at_the_bound = clipped_answers(("bound-1.5", "dWaa", (0, 0), bound))
     assert clip_checks.within_bounds(at_the_bound, {}) is None
     just_beyond = clipped_answers(("bound-1.5", "dWaa", (0, 0), np.nextafter(bound, np.inf)))
-    assert clip_checks.within_bounds(just_beyond, {}) == "dWaa came back with values outside [-maxValue, maxValue]."
+    four_of_five = Partial(0.8, "dWaa came back with values outside [-maxValue, maxValue].")
+    assert clip_checks.within_bounds(just_beyond, {}) == four_of_five  # the other four gradients earn their share
 
 
 def test_one_gradient_missing_from_one_case_fails_the_all_five_rule():
@@ -125,8 +126,11 @@ def with_first_call(observation, **changes):
         (lambda x, y: {"Y": y[:-1]}, None, "lacks the final newline index"),
         (lambda x, y: {"Y": list(x)}, None, "is X itself, not X shifted by one"),
         (lambda x, y: {"Y": y[1:] + [0, 0]}, None, "is not X without its first element, followed by the newline"),
+        # a wrong X, and the Y that is right for it: only X's check says so (derived values are
+        # judged against the student's own upstream value)
+        (lambda x, y: {"X": x[1:], "Y": x[2:] + [y[-1]]}, "lacks the leading None", None),
     ],
-    ids=["right", "no-leading-none", "zero-for-none", "a-name-cut", "no-newline", "y-is-x", "y-wrong"],
+    ids=["right", "no-leading-none", "zero-for-none", "a-name-cut", "no-newline", "y-is-x", "y-wrong", "y-of-own-x"],
 )
 def test_do_model_s_x_and_y_judges_name_each_near_miss(expected, change, x_says, y_says):
     from autograder.checks import model

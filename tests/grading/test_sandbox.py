@@ -114,11 +114,21 @@ def test_does_it_run_as_an_unprivileged_user():
     assert result(run("import os\nreturn os.getuid()")) != 0
 
 
-def test_is_an_endless_loop_stopped_at_the_wall_clock_limit():
-    start = time.perf_counter()
+def test_is_an_endless_loop_stopped_at_its_cpu_limit():
     outcome = run("while True:\n    pass", limits=Limits(cpu_seconds=3))
     assert outcome.timed_out and "only" not in outcome.cases()
-    assert time.perf_counter() - start < 15
+    assert outcome.charged_seconds >= 3
+
+
+def test_a_loop_its_own_rlimit_ends_between_two_polls_is_out_of_time_not_killed(monkeypatch):
+    """On a busy machine the grader may read a run's cost late: a process's own RLIMIT_CPU (the
+    run's limit plus a margin) then ends it first, by a signal.  It used its time all the same."""
+    from autograder.sandbox import host
+
+    monkeypatch.setattr(host, "POLL_SECONDS", 120.0)  # no poll before the rlimit's SIGKILL
+    outcome = run("while True:\n    pass", limits=Limits(cpu_seconds=2))
+    assert outcome.exit_code == -9 and "only" not in outcome.cases()
+    assert outcome.timed_out
 
 
 def test_is_a_huge_allocation_a_memory_error():

@@ -126,7 +126,7 @@ def test_a_call_no_correct_solution_makes_is_refused_before_it_runs(grader, call
     body = PARAMETERS + f"try:\n    {call}\nexcept RuntimeError as error:\n    return str(error)\nreturn 'ran'\n"
     outcome = attack(body, references=("clip", "optimize", "sample"), allowed=("clip", "optimize"))
     message = outcome.cases()["only"].result
-    assert message.startswith("the reference ") and "refused" in message and refused in message, message
+    assert message.startswith("this call of ") and "was refused" in message and refused in message, message
     honest_grade_is_unchanged(grader)
 
 
@@ -273,8 +273,8 @@ def test_a_model_that_trains_nothing_earns_nothing(grader, tmp_path):
     result = grader.grade(path, "junk", only={"model"})
     model = result.functions["model"]
     assert model.score == 0, [(c.name, c.points) for c in model.checks if c.points]
-    passed = {c.name for c in model.checks if c.passed}
-    assert "carries the hidden state from name to name" in passed  # it did pass on its own: and pays nothing
+    withheld = {c.name for c in model.checks if c.withheld and not c.passed and c.points == 0}
+    assert "carries the hidden state from name to name" in withheld  # right on its own: it pays nothing
 
 
 def test_the_call_bounds_of_every_case_admit_what_the_reference_solution_does():

@@ -37,6 +37,7 @@ def warm_up():
     import numpy as np
     import refcall  # noqa: F401
     import runner  # noqa: F401
+    import tracer  # noqa: F401 -- the student's process may not read the library folder on every rung
     import wire  # noqa: F401
 
     import utils

@@ -110,6 +110,11 @@ def decode(data, arena, arguments=False):
 # ----------------------------------------------------------------------------
 
 
+# The exceptions a call of a reference function raises in the student's process as themselves
+# (its message as the function gave it); any other kind arrives as a RuntimeError.
+RAISED_AS = {kind.__name__: kind for kind in (TypeError, ValueError, KeyError, IndexError, AttributeError)}
+
+
 class Remote:
     """Callable in the student's process; runs the reference ``name`` in the supervisor."""
 
@@ -126,8 +131,8 @@ class Remote:
             request["random"] = np.random.get_state()
         send(self.channel, self.arena, request)
         reply = receive(self.channel, self.arena, arguments=True)  # asleep: waiting is not charged
-        if "error" in reply:
-            raise RuntimeError(f"the reference {self.__name__} failed: {reply['error']}")
+        if "error" in reply:  # raised as the function itself would have, for the student to read
+            raise RAISED_AS.get(reply.get("type"), RuntimeError)(reply["error"])
         positional = list(args)
         for key, final in reply["after"]:
             _update_in_place(positional[key] if isinstance(key, int) else kwargs[key], final)
@@ -230,7 +235,7 @@ def serve_call(request, functions, bounds, recorders):
         raise wire.WireError("bad arguments")
     refused = bounds.check(name, args, kwargs)
     if refused:
-        return {"error": f"refused: {refused}"}
+        return {"error": f"this call of {name} was refused: {refused}"}
     if "random" in request:
         np.random.set_state(random_state(request["random"]))
     if name in recorders:
@@ -238,7 +243,7 @@ def serve_call(request, functions, bounds, recorders):
     try:
         result = functions[name](*args, **kwargs)
     except Exception as error:  # the student passed arguments the reference cannot take
-        return {"error": f"{type(error).__name__}: {str(error)[:200]}"}
+        return {"error": str(error)[:200], "type": type(error).__name__}
     reply = {"result": _returned(result, args, kwargs), "after": []}
     for key, value in [*enumerate(args), *kwargs.items()]:
         if isinstance(value, (np.ndarray, dict)):

@@ -63,13 +63,16 @@ class CappedText(io.TextIOBase):
         return "".join(self.parts)
 
 
-def describe(error, filename):
-    """Type, message and the student's line where ``error`` was raised."""
+def describe(error, filename, source=""):
+    """Type, message and the student's line where ``error`` was raised: its number as the
+    notebook counts the cell's lines, and its text, read from the cell (``source``)."""
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename == filename]
     line = getattr(error, "lineno", None) if isinstance(error, SyntaxError) else None
     code = (error.text or "").strip() if isinstance(error, SyntaxError) else None
     if frames:
-        line, code = frames[-1].lineno, frames[-1].line
+        line = frames[-1].lineno
+        lines = source.splitlines()
+        code = lines[line - 1].strip() if line and 0 < line <= len(lines) else frames[-1].line
     message = str(error)
     return {"type": type(error).__name__, "message": message[:300], "line": line, "code": (code or "")[:200]}
 
@@ -109,6 +112,7 @@ def student_process(channel, config, arena_buffer):
 
 def run_student(task, channel, arena, refcall, wire):
     import numpy as np
+    import tracer
 
     def answer(kind, body, case=None):
         """A small header through the call channel's codec, then the answer itself as a frame of
@@ -129,7 +133,7 @@ def run_student(task, channel, arena, refcall, wire):
         exec(compile(task["student_source"], filename, "exec"), namespace)
     except BaseException as error:  # noqa: B036 -- SystemExit, KeyboardInterrupt: all are the student's
         sys.stdout = sys.__stdout__
-        answer("define", {"ok": False, "error": describe(error, filename)})
+        answer("define", {"ok": False, "error": describe(error, filename, task["student_source"])})
         return
     sys.stdout = sys.__stdout__
     function = namespace.get(task["function"])
@@ -149,24 +153,38 @@ def run_student(task, channel, arena, refcall, wire):
         captured = CappedText(task["stdout_limit"])
         sys.stdout = captured
         start = time.perf_counter()
-        try:
-            result = function(*args, **kwargs)
-        except BaseException as error:  # noqa: B036 -- any way the student's code stops is reported
-            sys.stdout = sys.__stdout__
-            body = {"ok": False, "error": describe(error, filename), "stdout": captured.getvalue()[-2000:]}
-            answer("result", body | recorded(namespace, recorders), case["id"])
-            continue
+        with tracer.DrawWatch(np) as draws:
+            if case.get("trace"):  # feedback only: where a value first departs (grade/departure.py)
+                result, raised, notes = tracer.follow(function, args, kwargs, np)
+            else:
+                result, raised, notes = call(function, args, kwargs)
         seconds = time.perf_counter() - start
         sys.stdout = sys.__stdout__
-        body = {
-            "ok": True,
-            "result": result,
-            "args_after": [args[i] for i in case.get("return_args", [])],
-            "stdout": captured.getvalue(),
-            "stdout_dropped": captured.dropped,
-            "seconds": seconds,
-        }
-        answer("result", body | recorded(namespace, recorders), case["id"])
+        seen = {"draws": draws.report()} | ({"trace": notes} if case.get("trace") else {})
+        if raised is not None:
+            body = {
+                "ok": False,
+                "error": describe(raised, filename, task["student_source"]),
+                "stdout": captured.getvalue()[-2000:],
+            }
+        else:
+            body = {
+                "ok": True,
+                "result": result,
+                "args_after": [args[i] for i in case.get("return_args", [])],
+                "stdout": captured.getvalue(),
+                "stdout_dropped": captured.dropped,
+                "seconds": seconds,
+            }
+        answer("result", body | seen | recorded(namespace, recorders), case["id"])
+
+
+def call(function, args, kwargs):
+    """(result, None, []) or (None, the exception, []): any way the student's code stops is reported."""
+    try:
+        return function(*args, **kwargs), None, []
+    except BaseException as error:  # noqa: B036 -- SystemExit, KeyboardInterrupt: all are the student's
+        return None, error, []
 
 
 def record_here(namespace, wanted):
