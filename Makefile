@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test release lint bench weights crosscheck system-packages regenerate mutate
+.PHONY: demo test check release lint bench weights crosscheck system-packages regenerate mutate
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: $(STAMP) system-packages
 	$(PY) -m ruff check .
 	$(PY) -m pytest -n 2
 
+# Before each commit: lint and the tests that give an answer in a few minutes (those not marked
+# slow: no full 22,001-step training, no whole notebook, no emulated machine).  `make test` stays
+# the gate.
+check: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m pytest -n 2 -m "not slow" -q
+
 release: $(STAMP)
 	$(PY) -m autograder assign
 
@@ -51,11 +58,11 @@ bench: $(STAMP)
 regenerate: $(STAMP)
 	$(PY) -m autograder references
 	$(PY) -m autograder assign
-	$(PY) -m autograder.build.examples
+	$(PY) -m autograder.authoring.examples
 
 # Retrain the Sonnets weights shipped with the notebook's optional section (a few minutes).
 weights: $(STAMP)
-	$(PY) -m autograder.build.weights
+	$(PY) -m autograder.authoring.weights
 
 # The full 22,001-step run on emulated arm64 against the canonical file (root; ~10 minutes).
 crosscheck: $(STAMP) system-packages

@@ -14,8 +14,8 @@ os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.enviro
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader import preprocessors as nbg  # noqa: E402
 
-from autograder.build.release.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
-from autograder.build.release.scaffold import ScaffoldSolutions  # noqa: E402
+from autograder.authoring.releasing.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
+from autograder.authoring.releasing.scaffold import ScaffoldSolutions  # noqa: E402
 from autograder.nbgrader_hook import GradeInSandbox  # noqa: E402
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
@@ -63,7 +63,7 @@ c.Autograde.autograde_preprocessors = [
 ]
 
 # nbgrader's sanitising steps, with OverwriteCells replaced by one that does not warn about every
-# untouched test cell (see autograder/build/release/feedback.py).
+# untouched test cell (see autograder/authoring/releasing/feedback.py).
 c.Autograde.sanitize_preprocessors = [
     nbg.ClearOutput,
     nbg.DeduplicateIds,

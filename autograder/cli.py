@@ -236,8 +236,8 @@ def write_canvas(roster, results, out, column):
 def main(argv=None):
     args = build_parser().parse_args(argv)
     if args.command == "assign":
-        from .build.release import ReleaseError
-        from .build.release import main as assign_main
+        from .authoring.releasing import ReleaseError
+        from .authoring.releasing import main as assign_main
 
         try:
             return assign_main()
@@ -249,11 +249,11 @@ def main(argv=None):
     if args.command == "canvas":
         return run_canvas(args)
     if args.command == "references":
-        from .build.references import main as references_main
+        from .authoring.references import main as references_main
 
         return references_main(args.only)
     if args.command == "audit":
-        from .build.audit import main as audit_main
+        from .authoring.audit import main as audit_main
         from .grade.expected import StaleReferences
 
         try:

@@ -93,7 +93,7 @@ def main(argv=None):
     if args.only and {"s2", "sn"} & set(args.only) and "s1" not in args.only:
         parser.error("s2 and sn run in the folder that s1 prepares: add s1 to --only")
 
-    from autograder.build import factory, styles
+    from autograder.authoring import factory, styles
     from bench.student import write_folder
 
     work = Path(tempfile.mkdtemp(prefix="dino-bench-"))

@@ -16,7 +16,7 @@ import urllib.request
 
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

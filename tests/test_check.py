@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from autograder.build import factory, styles
+from autograder.authoring import factory, styles
 from autograder.paths import NOTEBOOK, RELEASE_DIR
 
 
@@ -212,7 +212,7 @@ def test_do_the_checkers_points_agree_with_the_graders():
 
 
 def test_does_the_release_check_refuse_a_cell_that_shadows_an_exercise(release_copy):
-    from autograder.build.release import problems
+    from autograder.authoring.releasing import problems
 
     nb = factory.notebook()
     ungraded_cell_edited("for max_norm in (5.0, 0):", "for clip in (5.0, 0):")(nb)

@@ -11,7 +11,7 @@ from autograder.paths import EXAMPLES_DIR, REFERENCES_DIR, RELEASE_DIR
 
 @pytest.mark.slow
 def test_are_the_references_what_the_solution_computes_today(tmp_path):
-    from autograder.build import references
+    from autograder.authoring import references
     from autograder.checks import SPECS
 
     references.generate(tmp_path, report=lambda *_: None)
@@ -30,7 +30,7 @@ def differences(comparison, prefix=""):
 
 
 def test_is_the_release_what_nbgrader_builds_from_source_today():
-    from autograder.build.release import build_in_temporary_folder
+    from autograder.authoring.releasing import build_in_temporary_folder
 
     fresh = build_in_temporary_folder()
     comparison = filecmp.dircmp(fresh, RELEASE_DIR, ignore=["__pycache__"])
@@ -41,7 +41,7 @@ def test_is_the_release_what_nbgrader_builds_from_source_today():
 
 
 def test_are_the_examples_what_the_builder_writes_today():
-    from autograder.build import examples
+    from autograder.authoring import examples
 
     for filename, text in examples.build().items():
         assert (EXAMPLES_DIR / filename).read_text() == text, f"examples/{filename} is stale: run `make regenerate`"

@@ -3,6 +3,7 @@ module of the autograder imports, through others, itself."""
 
 import ast
 import os
+from pathlib import Path
 
 from autograder.paths import COURSE_ROOT
 
@@ -15,14 +16,14 @@ def imported_modules(path):
             yield ("." * node.level) + (node.module or "")
 
 
-def test_does_grading_never_import_the_builders():
+def test_does_grading_never_import_the_authoring_tools():
     for path in (COURSE_ROOT / "autograder").rglob("*.py"):
-        if "build" in path.relative_to(COURSE_ROOT / "autograder").parts:
+        if "authoring" in path.relative_to(COURSE_ROOT / "autograder").parts:
             continue
-        if path.name == "cli.py":  # dispatches every command, the instructors' `audit` (in build/) among them
+        if path.name == "cli.py":  # dispatches every command, the instructors' `audit` (in authoring/) among them
             continue
         for module in imported_modules(path):
-            assert "build" not in module.split("."), f"{path.relative_to(COURSE_ROOT)} imports {module}"
+            assert "authoring" not in module.split("."), f"{path.relative_to(COURSE_ROOT)} imports {module}"
 
 
 def test_does_bench_never_import_the_tests():
@@ -116,7 +117,7 @@ def test_is_there_no_import_cycle_in_the_autograder():
 
 
 def test_do_the_autograders_parts_import_each_other_one_way_only():
-    """Layers, as the README's Architecture section draws them: between grade/, sandbox/, build/,
+    """Layers, as the README's Architecture section draws them: between grade/, sandbox/, authoring/,
     checks/, faults/ and the top modules, no two import each other, even through a third."""
 
     def part(module):
@@ -146,3 +147,17 @@ def test_does_the_grader_load_what_it_needs_from_the_assignments_folder_by_path(
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str(COURSE_ROOT / "source" / "dinosaurus_island" / "charrnn" / "__init__.py")
     assert [p.name for p in COURSE_ROOT.iterdir() if p.is_symlink()] == ["utils"]
+
+
+def test_is_every_tracked_python_file_linted_but_the_generated_release():
+    """ruff's excludes are anchored at the course root: a folder of the same name deeper down
+    (autograder/authoring/releasing/ was once autograder/build/release/) is linted like any other."""
+    import subprocess
+    import sys
+
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=COURSE_ROOT, capture_output=True, text=True, check=True)
+    listed = subprocess.run([sys.executable, "-m", "ruff", "check", "--show-files"], cwd=COURSE_ROOT,
+                            capture_output=True, text=True, check=True)  # fmt: skip
+    linted = {str(Path(line).resolve().relative_to(COURSE_ROOT)) for line in listed.stdout.split()}
+    expected = {path for path in tracked.stdout.split() if not path.startswith("release/")}
+    assert expected - linted == set()

@@ -9,8 +9,8 @@ import pytest
 from nbformat import NotebookNode
 from notebooks import copy_assignment, errors, execute, grade_id
 
-from autograder.build.release import problems
-from autograder.build.release.scaffold import ScaffoldSolutions
+from autograder.authoring.releasing import problems
+from autograder.authoring.releasing.scaffold import ScaffoldSolutions
 from autograder.paths import GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR, SOURCE_NOTEBOOK
 
 

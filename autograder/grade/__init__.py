@@ -4,5 +4,5 @@ function in the sandbox and judge what came back against the stored references (
 (``report``, ``canvas``, ``gradescope``, ``similarity``).  nbgrader's autograde reaches it through
 ``autograder.nbgrader_hook``, kept at the top as the notebooks' hidden cells (and gradebooks) name it.
 
-Nothing here runs student code in this process, and nothing here imports ``autograder.build``.
+Nothing here runs student code in this process, and nothing here imports ``autograder.authoring``.
 """

@@ -1,5 +1,5 @@
 """The stored expected outputs of every hidden case, and the signatures of the catalogued mistakes,
-as the grader reads them from ``autograder/references/`` (``autograder.build.references`` makes them).
+as the grader reads them from ``autograder/references/`` (``autograder.authoring.references`` makes them).
 
 Each file carries a fingerprint of the cases, the solution and the catalogue it came from: when
 any changes, grading stops with ``StaleReferences`` and asks for ``python -m autograder references``.

@@ -14,7 +14,7 @@ def compact_draws(draws):
     """The draws as stored: the probabilities of every draw as one (draws, vocabulary) array when
     they have that shape, which the references' file keeps far smaller than a list of lists."""
     p = draws.get("p", [])
-    if p and all(isinstance(row, list) and len(row) == len(p[0]) for row in p):
+    if isinstance(p, list) and p and all(isinstance(row, list) and len(row) == len(p[0]) for row in p):
         p = np.array(p, dtype=float)
     return {"seeds": draws.get("seeds", []), "p": p}
 

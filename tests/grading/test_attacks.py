@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.grade.grading import Grader
 from autograder.paths import REFERENCES_DIR
@@ -69,6 +69,7 @@ def assert_contained(result, function, grader=None):
 
 
 @isolated
+@pytest.mark.slow
 def test_cannot_read_a_copy_of_the_answer_key_elsewhere_on_the_machine(grader, tmp_path, planted_course):
     references = planted_course / "autograder" / "references"
     source = factory.stolen_model([str(references) + "/model.json"], walk_the_disk=True)

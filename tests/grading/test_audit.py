@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from autograder import faults
-from autograder.build import audit, styles
-from autograder.build.references import mistake_signatures
+from autograder.authoring import audit, styles
+from autograder.authoring.references import mistake_signatures
 from autograder.checks import SPECS
 from autograder.faults import clip as clip_faults
 from autograder.grade.grading import Grader
@@ -83,6 +83,7 @@ def test_does_a_mistake_that_no_longer_applies_say_which():
         faults.catalogue()["clip"][0].applied_to(reference)
 
 
+@pytest.mark.slow
 def test_do_the_references_name_mutants_whose_signature_depends_on_the_machines_load():
     """A mutant that runs out of time, or comes near its limit, is named when signatures are made
     (with clip's time limit cut to 11 s: a 1 s floor plus the 10 s every run gets)."""

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 import pytest
 
 from autograder import faults
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.grade import grading
 from autograder.grade.grading import Grader

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.grade.canvas import RosterError, canvas_csv
 from autograder.grade.report import FunctionResult, SubmissionResult, to_json
 from autograder.paths import COURSE_ROOT, NOTEBOOK

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import factory, styles
+from autograder.authoring import factory, styles
 from autograder.grade import batch as batch_module
 from autograder.grade.cluster import CourseMismatch, course_fingerprint, credentials, grade_on_worker, task_key
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from autograder.build import factory
-from autograder.build.independent import MISTAKES
+from autograder.authoring import factory
+from autograder.authoring.independent import MISTAKES
 from autograder.checks import SPECS
 from autograder.grade import explain
 from autograder.grade.grading import Grader
@@ -202,8 +202,9 @@ def test_a_check_that_pays_less_than_its_points_is_never_shown_as_passed(grader)
 # ---------------------------------------------------------------- measured on mistakes written apart
 
 
+@pytest.mark.slow
 def test_mistakes_written_apart_from_the_catalogue_are_named_first_and_never_misled(grader):
-    from autograder.build.audit import audit_independent
+    from autograder.authoring.audit import audit_independent
 
     rows = audit_independent(grader)
     assert len(rows) == len(MISTAKES) >= 20

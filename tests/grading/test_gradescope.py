@@ -15,7 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.grade import gradescope
 from autograder.paths import NOTEBOOK
 from autograder.sandbox import host as sandbox
@@ -73,6 +73,7 @@ def test_does_the_bundle_pin_what_grading_imports(bundle):
     assert "apt-get install" in (bundle / "setup.sh").read_text()
 
 
+@pytest.mark.slow
 def test_are_a_correct_and_a_mistaken_upload_graded_as_by_the_cli(bundle, tmp_path):
     correct = run_upload(bundle, tmp_path / "a", {"my_work.ipynb": notebook_bytes()})
     assert correct["score"] == 100 and all(test["status"] == "passed" for test in correct["tests"])

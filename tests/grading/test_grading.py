@@ -8,7 +8,7 @@ import re
 import pytest
 
 from autograder import faults
-from autograder.build import factory, styles
+from autograder.authoring import factory, styles
 from autograder.checks import SPECS
 from autograder.grade.expected import load_expected
 from autograder.grade.grading import Grader
@@ -50,14 +50,14 @@ def test_does_clip_by_key_also_score_full_marks(grader):
     assert result.score == 20, failed_feedback(result)
 
 
-# Typical mistakes written as a student would (build/styles.py), and the catalogued mistake
+# Typical mistakes written as a student would (authoring/styles.py), and the catalogued mistake
 # (autograder/faults/) each one is: its explanation must be the first thing the student reads.
 NAMED = [
     ("clip", styles.CLIP_NO_OUT, "result-discarded"),
     ("clip", styles.CLIP_WRONG_RANGE, "lower-bound-zero"),
     ("clip", styles.CLIP_LEAVES_ONE_OUT, "skips-dby"),
     ("clip", styles.CLIP_BOUND_10, "fixed-bound-10"),
-    ("sample", styles.SAMPLE_NO_CAP, "no-cap"),
+    pytest.param("sample", styles.SAMPLE_NO_CAP, "no-cap", marks=pytest.mark.slow),  # runs out of time
     ("sample", styles.SAMPLE_NO_RESEED, "never-seeds"),
     ("sample", styles.SAMPLE_ARGMAX, "argmax"),
     ("sample", styles.SAMPLE_NO_STATE, "state-not-carried"),
@@ -80,11 +80,16 @@ NAMED = [
 CATALOGUE = faults.catalogue()
 
 
+def rows(parameters):
+    """The values of each row, whether written as a tuple or as a pytest.param with marks."""
+    return [getattr(row, "values", row) for row in parameters]
+
+
 def explanation(name, mistake_id):
     return next(m.explanation for m in CATALOGUE[name] if m.id == mistake_id)
 
 
-@pytest.mark.parametrize("name, source, mistake_id", NAMED, ids=[f"{m[0]}-{m[2]}" for m in NAMED])
+@pytest.mark.parametrize("name, source, mistake_id", NAMED, ids=[f"{v[0]}-{v[2]}" for v in rows(NAMED)])
 def test_is_each_typical_mistake_named_first(grader, name, source, mistake_id):
     result = grade(grader, name, source)
     assert 0 <= result.score < result.max_score
@@ -121,11 +126,12 @@ def test_does_a_mistake_in_clip_cost_nothing_elsewhere(grader, tmp_path):
     assert result.functions["optimize"].score == 20
 
 
+@pytest.mark.slow
 def test_is_feedback_free_of_hidden_numbers(grader):
     """Messages may name what went wrong, never the hidden inputs or expected values."""
     expected = load_expected()
     texts = []
-    for name, source, _ in NAMED + UNCATALOGUED:
+    for name, source, _ in rows(NAMED + UNCATALOGUED):
         if name != "model":
             texts += failed_feedback(grade(grader, name, source))
     for cases in expected.cases.values():
@@ -156,7 +162,9 @@ def notebook_with(name, source):
         ("def clip(gradients, maxValue):\n    import sys\n    sys.exit(0)\n", "sys.exit"),
         ("import os\nos._exit(0)\n", "os._exit"),
         ("def clip(gradients, maxValue):\n    raise KeyboardInterrupt\n", "KeyboardInterrupt"),
-        ("def clip(gradients, maxValue):\n    while True:\n        pass\n", "did not finish"),
+        pytest.param(
+            "def clip(gradients, maxValue):\n    while True:\n        pass\n", "did not finish", marks=pytest.mark.slow
+        ),
         ("def clip(gradients, maxValue):\n    return np.zeros((10**6, 10**6))\n", "MemoryError"),
         (
             "def clip(gradients, maxValue):\n    for _ in range(100):\n        print('x' * 10**6)\n"
@@ -255,6 +263,7 @@ FORGE_RECORDS = """\
 """
 
 
+@pytest.mark.slow
 def test_are_calls_forged_in_the_students_process_never_counted(grader, tmp_path):
     """A model trained with the wrong rate that rewrites what its process noted: the try with
     its own functions is not full marks, so the references grade it, as without the forgery."""

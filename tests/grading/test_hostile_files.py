@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.grade import batch
 from autograder.grade.submission import find_graded_cells, read_regular_file
 from autograder.paths import COURSE_ROOT, NOTEBOOK, SOURCE_NOTEBOOK

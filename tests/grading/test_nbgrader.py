@@ -17,7 +17,7 @@ import sys
 import nbformat
 import pytest
 
-from autograder.build import factory, styles
+from autograder.authoring import factory, styles
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
 pytestmark = pytest.mark.slow

@@ -9,7 +9,7 @@ constant, call the helpers on junk.
 
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.grade.grading import Grader
 

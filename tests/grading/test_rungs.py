@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import worlds
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.paths import ASSIGNMENT, COURSE_ROOT, EXAMPLES_DIR, NOTEBOOK, REFERENCES_DIR
 from autograder.sandbox import host as sandbox
 

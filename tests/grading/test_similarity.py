@@ -6,7 +6,7 @@ import sys
 
 import nbformat
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.grade.similarity import compare
 from autograder.paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR
 

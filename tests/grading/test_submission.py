@@ -4,7 +4,7 @@ import json
 
 import nbformat
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.grade.submission import find_graded_cells, find_notebooks, read_submission, student_id
 
 

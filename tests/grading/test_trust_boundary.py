@@ -13,7 +13,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.checks.base import rnn_calls
 from autograder.grade.grading import Grader

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import worlds
 
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK
 from autograder.sandbox import host as sandbox
 
@@ -29,7 +29,7 @@ pytestmark = pytest.mark.skipif(
 INSIDE = """
 import json, os, sys, textwrap
 sys.path[:0] = [os.getcwd()]
-from autograder.build import factory
+from autograder.authoring import factory
 from autograder.sandbox import host as sandbox
 from autograder.sandbox.inside import jail
 from autograder.sandbox.host import Limits, run_task

@@ -1,6 +1,6 @@
 """Write examples/submissions/: a correct notebook, one with typical mistakes, one that crashes.
 
-    .venv/bin/python -m autograder.build.examples   (part of `make regenerate`)
+    .venv/bin/python -m autograder.authoring.examples   (part of `make regenerate`)
 
 A test checks that the committed examples are what this script writes.
 """
@@ -16,7 +16,7 @@ CRASHES = {
         "    ### START CODE HERE ###",
         "    ### START CODE HERE ###\n    import sys\n    sys.exit('giving up')",
     ),
-    "sample": factory.edited("sample", "        step += 1", "        step += 0  # the loop never ends"),
+    "sample": factory.edited("sample", "while idx != newline_ix and step != 50:", "while True:  # the loop never ends"),
     "optimize": "import os\nos._exit(3)\n\n" + factory.solution("optimize"),
     "model": factory.edited(
         "model",

@@ -1,4 +1,5 @@
-"""The instructor's tools, which build things and never grade: the release (``release``, run by
+"""The instructor's authoring tools, which make things and never grade: the release
+(``releasing``, run by
 ``python -m autograder assign``; its nbgrader preprocessors are also named in nbgrader_config.py),
 the stored references and mistake signatures (``references``, run by ``python -m autograder
 references``), the Sonnets weights (``weights``), submissions made from the instructor's solution

@@ -1,4 +1,4 @@
-"""``python -m autograder.build.weights``: train the weights shipped for the notebook's Shakespeare section.
+"""``python -m autograder.authoring.weights``: train the weights shipped for the notebook's Shakespeare section.
 
 Trains a 2-layer LSTM on the first 90 % of the Sonnets and writes
 source/dinosaurus_island/sonnets.npz with, beside the weights: the smoothed loss curve, the

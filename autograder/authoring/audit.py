@@ -2,7 +2,7 @@
 first, and give every correct version kept in the project full marks?
 
 For instructors who edit the assignment (cases, checks, solution or catalogue).  Every mistake
-of autograder/faults/ and every correct style of build/styles.py is graded, as a student's cell
+of autograder/faults/ and every correct style of authoring/styles.py is graded, as a student's cell
 would be, with the stored references; then, per function, a table:
 
 - each mistake: the points it loses, whether the first failed check names it, and the hidden
@@ -108,7 +108,7 @@ def first_failing(outcome):
 
 
 def audit_independent(grader, names=None, jobs=2):
-    """Each mistake of build/independent.py graded, and judged by its own patterns."""
+    """Each mistake of authoring/independent.py graded, and judged by its own patterns."""
     import re
 
     chosen = [m for m in independent.MISTAKES if not names or m.function in names]
