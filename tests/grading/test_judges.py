@@ -148,3 +148,45 @@ def test_do_model_s_x_and_y_judges_name_each_near_miss(expected, change, x_says,
         == model.builds_y(student, reference)
         == ("model must call optimize once per step.")
     )
+
+
+def with_draws(observation, p=None, seeds=None):
+    draws = dict(observation.draws)
+    if p is not None:
+        draws["p"] = p
+    if seeds is not None:
+        draws["seeds"] = seeds
+    return dataclasses.replace(observation, draws=draws)
+
+
+@pytest.mark.parametrize(("change", "right"), [(5e-7, True), (2e-6, False)], ids=["just-inside", "just-outside"])
+def test_a_draw_s_probabilities_are_judged_to_the_tolerance_and_no_further(expected, change, right):
+    """One probability of one draw moved by 5e-7 (rounding, amplified by 50 steps, stays below
+    ~1e-7) passes; by 2e-6, that call's share is lost (one call of eight) and the message says
+    which draw."""
+    from autograder.checks import sample
+
+    reference = expected["sample"]
+    p = np.array(reference["flat"].draws["p"], dtype=float)
+    p[2, 5] += change
+    student = dict(reference) | {"flat": with_draws(reference["flat"], p=p)}
+    verdict = sample.right_distribution(student, reference)
+    if right:
+        assert verdict is None
+    else:
+        assert verdict == Partial(7 / 8, verdict.feedback) and "from the 3rd draw on" in verdict.feedback
+
+
+@pytest.mark.parametrize("offset", [-2, 1, 5])
+def test_seeds_off_by_a_constant_are_told_by_how_much(expected, offset):
+    from autograder.checks import sample
+
+    reference = expected["sample"]
+    student = {c: with_draws(o, seeds=[s + offset for s in o.draws["seeds"]]) for c, o in reference.items()}
+    assert sample.follows_the_seeds(student, reference).startswith(f"every seed is {offset:+d} from the expected one")
+    one_off = dict(reference)  # every case right but one seed of one case: still not right
+    seeds = list(reference["seeds"].draws["seeds"])
+    seeds[-1] += 1
+    one_off["seeds"] = with_draws(reference["seeds"], seeds=seeds)
+    assert sample.follows_the_seeds(one_off, reference) is not None
+    assert sample.follows_the_seeds(reference, reference) is None
