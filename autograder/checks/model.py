@@ -144,10 +144,29 @@ def carries_hidden_state(student, expected):
     return None
 
 
+def steps_taken(observed):
+    return observed.calls.get("optimize", {}).get("count")
+
+
+def fixed_step_count(student, expected, case_id):
+    """A Cause when model trained another number of steps than num_iterations on ``case_id``,
+    read from the calls it made (any number, not only the usual ones); else None."""
+    mine, right = steps_taken(student[case_id]), steps_taken(expected[case_id])
+    if mine is None or right is None or mine == right:
+        return None
+    return Cause(
+        f"model trained {mine:,} steps (calls of optimize) where num_iterations asked for {right:,}: loop "
+        "for j in range(num_iterations), not over a fixed number of steps."
+    )
+
+
 def trains_on_any_data(student, expected):
     mine, right = unpack(student["small"]), unpack(expected["small"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
+    steps = fixed_step_count(student, expected, "small")
+    if steps and not same(mine, right):
+        return steps
     if same(mine, right):
         return None
     which = [what for what, a, b in zip(("parameters", "last name"), mine, right, strict=True) if not same(a, b)]
@@ -158,6 +177,9 @@ def full_run(student, expected):
     mine, right = unpack(student["full"]), unpack(expected["full"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
+    steps = fixed_step_count(student, expected, "full")
+    if steps and not same(mine, right):
+        return steps
     if mine[1] != right[1]:
         return f"the 22,001-step run ends with {mine[1]!r}, not {right[1]!r}."
     if not same(mine[0], right[0]):

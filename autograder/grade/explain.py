@@ -345,6 +345,9 @@ MEANINGS = (
     ("KeyError", r"",
      "a dictionary was asked for a key it does not have ({message}): the gradients are dWax, dWaa, dWya, db "
      "and dby, the parameters Wax, Waa, Wya, b and by, and char_to_ix knows single characters."),
+    ("RuntimeError", r"more than (\d+) calls of (\w+) in this case",
+     "{1} was called more than the {0} times a correct solution calls it on these inputs: a loop runs a fixed "
+     "number of times where num_iterations (or dino_names) belongs, or {1} is called again inside a loop."),
     ("AttributeError", r"'dict' object has no attribute",
      "a dictionary's entries are read with brackets, gradients['dWax'], not with a dot."),
 )  # fmt: skip

@@ -119,6 +119,11 @@ def test_departure_names_the_first_variable_whose_values_differ():
         ("TypeError", "bad operand type for unary -: 'NoneType'", "still None"),
         ("KeyError", "'dBy'", "('dBy')"),
         ("TypeError", 'can only concatenate list (not "int") to list', "[ix_newline]"),
+        (
+            "RuntimeError",
+            "this call of optimize was refused: more than 43 calls of optimize in this case (a …)",
+            "optimize was called more than the 43 times",
+        ),
     ],
 )
 def test_common_errors_get_a_sentence_about_this_assignment(kind, message, says):
@@ -215,3 +220,9 @@ def test_mistakes_written_apart_from_the_catalogue_are_named_first_and_never_mis
     assert all(0 < row.score < row.max_score for row in rows if row.near_miss), [
         (row.id, row.score) for row in rows if row.near_miss
     ]
+
+
+def test_a_fixed_number_of_training_steps_is_read_from_the_calls(grader):
+    cell = factory.edited("model", "for j in range(num_iterations):", "for j in range(30):")
+    said = first_message(graded(grader, "model", cell))
+    assert said.startswith("model trained 30 steps (calls of optimize) where num_iterations asked for 43")
