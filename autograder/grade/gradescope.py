@@ -20,7 +20,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from ..paths import COURSE_ROOT, NOTEBOOK, SOURCE_DIR
+from ..paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR, SOURCE_DIR
 from .report import to_gradescope, write_atomically
 
 ROOT = Path("/autograder")
@@ -103,6 +103,8 @@ def bundle_files():
     # the solution, the data set, and the assignment's facts (the rule that finds graded cells)
     for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt", SOURCE_DIR / "assignment.py"):
         files[f"{COURSE}/source/{SOURCE_DIR.name}/{path.name}"] = path
+    # the notebook as students get it: an exercise left as released reads "not implemented yet"
+    files[f"{COURSE}/release/{RELEASE_DIR.name}/{NOTEBOOK}"] = RELEASE_DIR / NOTEBOOK
     return files
 
 

@@ -16,8 +16,9 @@ import nbformat
 import pytest
 
 from autograder.authoring import factory
+from autograder.checks import SPECS
 from autograder.grade import gradescope
-from autograder.paths import NOTEBOOK
+from autograder.paths import NOTEBOOK, RELEASE_DIR
 from autograder.sandbox import host as sandbox
 
 # Gradescope's documented keys of results.json, and of each test in it.
@@ -82,6 +83,13 @@ def test_are_a_correct_and_a_mistaken_upload_graded_as_by_the_cli(bundle, tmp_pa
     assert mistaken["score"] == 80
     failed = [test for test in mistaken["tests"] if test["status"] == "failed"]
     assert failed and all(test["name"].startswith("clip: ") and test["output"] for test in failed)
+
+
+def test_does_the_release_as_students_get_it_read_not_implemented_yet_on_gradescope(bundle, tmp_path):
+    """The bundle carries the released notebook, so an untouched exercise is named as such there too."""
+    results = run_upload(bundle, tmp_path, {NOTEBOOK: (RELEASE_DIR / NOTEBOOK).read_bytes()})
+    assert results["score"] == 0
+    assert {test["output"].split(" is not implemented yet:")[0] for test in results["tests"]} == set(SPECS)
 
 
 @pytest.mark.parametrize(
