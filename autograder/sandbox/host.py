@@ -505,7 +505,7 @@ def kill_everything(supervisor, student, uid=None, meter=None):
     where one could be made, so all it started dies with it), every process of the run's own
     uid (the sweep by uid, run from a child that takes that uid), and the supervisor's tree,
     whose orphans it adopted (``meter``), until none is left."""
-    if student:
+    if student and not (meter and meter.taken_by_another(student)):
         _kill(student)
     if uid is not None:
         _kill_every_process_of(uid)
@@ -513,7 +513,8 @@ def kill_everything(supervisor, student, uid=None, meter=None):
         living = meter.living_pids() if meter else []
         for pid in living:
             _kill(pid)
-        _kill(-supervisor)
+        if not (meter and meter.taken_by_another(supervisor)):
+            _kill(-supervisor)  # its group: orphans that left the tree (a reused pid leads no group of ours)
         if not living:
             return
 

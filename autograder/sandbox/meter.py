@@ -112,6 +112,12 @@ class RunMeter:
 
     def __init__(self, root, start, reports=None):
         self.root, self.start, self.reports = root, start, reports if reports is not None else {}
+        # A pid is a process only with its start time: once the run's supervisor is reaped, the
+        # kernel may give its pid (or a child's) to a process of another run (pid_max is often
+        # 32,768), which this meter must neither measure nor have killed.
+        stat = _stat(root)
+        self.root_started = stat[1] if stat else None
+        self.seen = set()  # (pid, start time) of every process ever seen in the tree
         self.living = {}  # (pid, start time) -> (own ticks, children's ticks, waited ns, parent pid)
         self.gone_cpu = 0  # ticks of processes that ended and were reaped outside the tree
         self.gone_waited = 0
@@ -128,6 +134,10 @@ class RunMeter:
         by_parent = {}
         for pid, stat in table.items():
             by_parent.setdefault(stat[0], []).append(pid)
+        root = table.get(self.root)
+        if root is None or (self.root_started is not None and root[1] != self.root_started):
+            return {}  # the supervisor has ended; its pid is free, or another process's now
+        self.root_started = root[1]
         tree, wanted = {}, [self.root]
         while wanted:
             pid = wanted.pop()
@@ -135,7 +145,14 @@ class RunMeter:
                 parent, started, *rest = table[pid]
                 tree[(pid, started)] = (parent, *rest)
                 wanted += by_parent.get(pid, ())
+        self.seen.update(tree)
         return tree
+
+    def taken_by_another(self, pid):
+        """Whether ``pid`` now names a process this meter never saw in the run's tree (its pid
+        was reused): a kill by that pid would hit another run, or anything else."""
+        stat = _stat(pid)
+        return stat is not None and (pid, stat[1]) not in self.seen
 
     def sample(self):
         tree = self.members()

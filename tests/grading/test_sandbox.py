@@ -410,3 +410,30 @@ def test_does_the_grader_kill_a_run_it_stopped_and_all_it_started():
             break
         time.sleep(0.1)
     assert processes_named(name) == []
+
+
+def test_a_pid_the_kernel_gave_to_another_process_is_never_killed_for_a_finished_run():
+    """pid_max is often 32,768: once a run's supervisor is reaped, its pid (or its student's) may
+    belong to a process of another run before the grader cleans up.  The meter knows a process by
+    its pid and start time, so that other process is neither measured nor killed; the run's own
+    processes still are."""
+    import subprocess
+    import sys
+
+    from autograder.sandbox.host import kill_everything
+    from autograder.sandbox.meter import RunMeter
+
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        stale = RunMeter(other.pid, time.perf_counter())
+        stale.root_started -= 1  # the run's supervisor had this pid, and started a tick earlier
+        assert stale.sample().processes == 0
+        kill_everything(other.pid, other.pid, None, stale)
+        assert other.poll() is None, "another run's process was killed"
+        ours = RunMeter(other.pid, time.perf_counter())
+        assert ours.sample().processes == 1
+        kill_everything(other.pid, other.pid, None, ours)
+        assert other.wait(timeout=10) == -9
+    finally:
+        other.kill()
+        other.wait()
