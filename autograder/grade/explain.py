@@ -24,6 +24,7 @@ import threading
 
 import numpy as np
 
+from ..checks.base import Cause
 from ..sandbox.inside import tracer
 from ..solution import NOTEBOOK_IMPORTS
 
@@ -59,11 +60,11 @@ def unwritten(name, source, released, error=None):
     if released is None:
         return None
     if code_lines(source) == code_lines(released):
-        return f"{name} is not implemented yet: write your code between {START} and {END}."
+        return Cause(f"{name} is not implemented yet: write your code between {START} and {END}.")
     left = error is not None and error.code and placeholder_behind(source, released, error.code.strip())
     if left:
         number, text = left
-        return (
+        return Cause(
             f"{name} is not finished yet: line {number} of your cell is still the release's placeholder "
             f"({text}). Replace each None between {START} and {END} with your code."
         )
@@ -74,9 +75,10 @@ def placeholder_behind(source, released, failing_line):
     """(line number, text) of a placeholder of the release left in ``source`` that the line that
     raised is, or assigns a name that line reads; None if there is none."""
     names_read = set(re.findall(r"[A-Za-z_]\w*", failing_line))
+    left_as_released = placeholders(released)
     for number, line in enumerate(source.splitlines(), start=1):
         text = line.strip()
-        if text not in placeholders(released):
+        if text not in left_as_released:
             continue
         assigned = re.match(r"([A-Za-z_]\w*)\s*=", text)
         if text == failing_line or (assigned and assigned.group(1) in names_read):

@@ -226,9 +226,10 @@ class Grader:
             named.append(isinstance(getattr(feedback, "feedback", feedback), Cause))
         _pay_only_for_work(spec, checks)
         cause = self._name_the_mistake(spec, observed, checks)
-        first_failed = next((i for i, c in enumerate(checks) if not c.passed and not c.withheld), None)
-        if cause is None and first_failed is not None and not named[first_failed]:
-            self._explain(spec, source, own, observed, checks, limits)
+        first = next((i for i, c in enumerate(checks) if not c.passed and not c.withheld), None)
+        # A grade with the student's own helpers is kept only at full marks: explaining it is wasted.
+        if cause is None and first is not None and not named[first] and not own:
+            self._explain(spec, source, observed, checks[first], limits)
         called = ("own" if own else "reference") if spec.dependencies else None
         seconds = time.perf_counter() - start
         score = float(sum(c.points for c in checks))
@@ -246,24 +247,21 @@ class Grader:
             failed[0].feedback = cause
         return cause
 
-    def _explain(self, spec, source, own, observed, checks, limits):
+    def _explain(self, spec, source, observed, first_failed, limits):
         """Before the first failed check's feedback, say what caused it when the code shows it
         (explain.shape_of_code) or a run followed line by line does (explain.departure)."""
-        failed = [check for check in checks if not check.passed and not check.withheld]
-        if not failed or failed[0].feedback.startswith(f"{spec.name} is not"):  # not done yet: nothing else
-            return
         cause = explain.shape_of_code(spec.name, source, self.dependencies[spec.name])
-        cause = cause or self._departure(spec, source, own, observed, limits)
+        cause = cause or self._departure(spec, source, observed, limits)
         if cause:
-            failed[0].feedback = f"{cause} {failed[0].feedback}"
+            first_failed.feedback = f"{cause} {first_failed.feedback}"
 
-    def _departure(self, spec, source, own, observed, limits):
+    def _departure(self, spec, source, observed, limits):
         """The first case that raised or gave another result, run again followed line by line in
         the sandbox, compared with the solution's run of it (explain.departure); None if no case can say."""
         case = next((c for c in self.cases[spec.name] if c.traced and self._differs(spec, observed.get(c.id))), None)
         if case is None:
             return None
-        task = self.task(spec, source, own) | {"cases": [case.as_task() | {"trace": True}]}
+        task = self.task(spec, source) | {"cases": [case.as_task() | {"trace": True}]}
         traced = run_task(task, limits).cases().get(case.id)
         if traced is None or not traced.trace:
             return None
