@@ -54,7 +54,7 @@ bench: $(STAMP)
 
 # Rebuild every generated file, in dependency order: the references (from the solution cells),
 # the student release (from source/), the example submissions (from the release).  Add
-# `make weights` first when charrnn/ or its training changed.  tests/test_generated.py checks all three.
+# `make weights` first when charrnn/ or its training changed.  tests/authoring/test_generated.py checks all three.
 regenerate: $(STAMP)
 	$(PY) -m autograder references
 	$(PY) -m autograder assign

@@ -11,12 +11,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 # running nbgrader, so that `.venv/bin/nbgrader …` works without activating the environment.
 os.environ["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
 
-from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
-from nbgrader import preprocessors as nbg  # noqa: E402
+# Fail closed.  traitlets logs an exception raised while loading a config file and goes on with
+# nbgrader's defaults, whose autograde runs every student cell in a kernel: a course copy that
+# cannot import the grader must stop nbgrader, never grade that way.  (SystemExit is not an
+# Exception: traitlets lets it through.)
+try:
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader import preprocessors as nbg
 
-from autograder.authoring.releasing.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput  # noqa: E402
-from autograder.authoring.releasing.scaffold import ScaffoldSolutions  # noqa: E402
-from autograder.nbgrader_hook import GradeInSandbox  # noqa: E402
+    from autograder.authoring.releasing.feedback import HideHiddenTests, OverwriteCellsQuietly, WrapLongOutput
+    from autograder.authoring.releasing.scaffold import ScaffoldSolutions
+    from autograder.nbgrader_hook import GradeInSandbox
+except Exception as error:
+    raise SystemExit(
+        f"nbgrader_config.py could not load the course's grader ({type(error).__name__}: {error}); nbgrader "
+        "stops here rather than run students' code with its own defaults.  Is this a whole copy of the course "
+        "(README, 'For instructors': utils/, charrnn/ and assignment.py are links into source/)?"
+    ) from error
 
 c = get_config()  # noqa: F821 -- provided by nbgrader when it loads this file
 

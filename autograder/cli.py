@@ -108,8 +108,8 @@ def configure_logging(verbose):
 
 
 def run_grade(args):
-    from .grade.batch import KILLED_WORKER, grade_batch
-    from .grade.cluster import CourseMismatch
+    from .grade.batch import grade_batch
+    from .grade.cluster import KILLED_WORKER, CourseMismatch
     from .grade.expected import StaleReferences
 
     if args.jobs < 1:
@@ -117,7 +117,7 @@ def run_grade(args):
         return 2
     configure_logging(getattr(args, "verbose", False))
     from .grade.report import foreign_reports
-    from .sandbox.host import protections
+    from .sandbox.machine import protections
 
     for path in [] if args.overwrite else foreign_reports(args.json, args.csv):
         print(f"error: {path} exists and was not written by this grader (`nbgrader export` writes grades.csv, "
@@ -136,10 +136,10 @@ def run_grade(args):
     try:
         outcome = grade_batch(
             args.paths,
-            args.json,
-            args.csv,
-            args.gradescope,
-            args.jobs,
+            json_path=args.json,
+            csv_path=args.csv,
+            gradescope_dir=args.gradescope,
+            jobs=args.jobs,
             progress=not args.no_progress and sys.stderr.isatty(),
             only=args.only,
             scheduler=args.scheduler,

@@ -62,9 +62,9 @@ def feedback_lines(result):
 def grade_submission(path, student):
     """The sandboxed grade of the submitted notebook at ``path`` (kept: one grading per notebook)."""
     if path not in _graded:
-        from .grade.grading import Grader
+        from .grade.grading import grade_notebook
 
-        result = Grader().grade(path, student)
+        result = grade_notebook(path, student=student)
         if not result.graded:  # the machine's fault, never a grade: nbgrader reports this student failed
             raise RuntimeError(f"{student} was not graded (regrade it): {result.errors[-1]}")
         _graded[path] = result

@@ -105,7 +105,7 @@ def main(argv=None):
         shutil.copy(one, work / "batch16" / "submissions" / f"s{i}.ipynb")
     wrong = factory.write(factory.notebook({"model": styles.MODEL_RATE}), work / "wrong" / "wrong_model.ipynb")
     template = write_folder(factory.notebook(), work / "student-template")
-    np_dot = write_folder(factory.notebook(), work / "student-np-dot", baseline_root=ROOT)
+    np_dot = write_folder(factory.notebook(), work / "student-np-dot", baseline=True)
 
     print("timing (each in a fresh process):")
     plan = {

@@ -49,11 +49,11 @@ def grade(path):
     """Everything ``python -m autograder grade`` does for one notebook: load the references,
     start the sandboxes' process server, grade, stop the server (so that its peak memory and
     its children's count in this process's RUSAGE_CHILDREN)."""
-    from autograder.grade.grading import Grader
-    from autograder.sandbox.host import shutdown_server
+    from autograder.grade.grading import grade_notebook
+    from autograder.sandbox.server import shutdown_server
 
     start = time.perf_counter()
-    result = Grader().grade(path)
+    result = grade_notebook(path)
     shutdown_server()
     return time.perf_counter() - start, {"score": result.score}
 
@@ -62,11 +62,11 @@ def batch(folder, scheduler=None):
     """``grade`` of a folder with --jobs 2, or (``scheduler``) on Dask, from the call to the
     reports written: a Dask cluster is started, and stopped, inside the time."""
     from autograder.grade.batch import grade_batch
-    from autograder.sandbox.host import shutdown_server
+    from autograder.sandbox.server import shutdown_server
 
     out = Path(folder) / "out" / "grades.json"
     start = time.perf_counter()
-    outcome = grade_batch([Path(folder) / "submissions"], out, jobs=2, progress=False, scheduler=scheduler)
+    outcome = grade_batch([Path(folder) / "submissions"], json_path=out, jobs=2, progress=False, scheduler=scheduler)
     shutdown_server()
     return time.perf_counter() - start, {"scores": sorted({r.score for r in outcome.results})}
 

@@ -18,9 +18,7 @@ from autograder.paths import NOTEBOOK, RELEASE_DIR
 
 TRAINING_CELL = "model_test"  # the nbgrader id of the cell that trains for 22,001 steps
 VISIBLE_TESTS = ("clip_test", "sample_test", "optimize_test")
-BASELINE_CELL = """import sys
-sys.path.insert(0, {root!r})
-from bench.baseline import train
+BASELINE_CELL = """from baseline import train  # bench/baseline.py, copied beside the notebook
 
 _, lines = train(data.split("\\n"), ix_to_char, char_to_ix, 22001)
 print("\\n".join(lines))"""
@@ -30,17 +28,19 @@ def grade_id(cell):
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def write_folder(notebook, folder, baseline_root=None):
+def write_folder(notebook, folder, baseline=False):
     """The release folder at ``folder`` holding ``notebook`` (filled in), cut as described above;
-    with ``baseline_root``, the training cell is the np.dot loop imported from that checkout."""
+    with ``baseline``, the training cell is the np.dot loop of bench/baseline.py, copied beside it."""
     shutil.copytree(RELEASE_DIR, folder, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+    if baseline:
+        shutil.copy(Path(__file__).with_name("baseline.py"), Path(folder) / "baseline.py")
     cells = []
     for cell in notebook.cells:
         if grade_id(cell) in VISIBLE_TESTS:
             continue
         if grade_id(cell) == TRAINING_CELL:
-            if baseline_root:
-                cell.source = BASELINE_CELL.format(root=str(baseline_root))
+            if baseline:
+                cell.source = BASELINE_CELL
             cells.append(cell)
             break
         cells.append(cell)

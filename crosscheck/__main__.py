@@ -8,7 +8,7 @@ bookworm root with the pinned numpy/numba wheels; see root.py):
    name, the last name and the parameters' sha256), with the numpy path and with the numba path.
 
 With 22,001 steps (the default, ``make crosscheck``) the output is also compared with the
-canonical file.  The test suite runs 2,001 steps (tests/test_crossarch.py).  Exit 0 when every
+canonical file.  The test suite runs 2,001 steps (tests/course/test_crossarch.py).  Exit 0 when every
 comparison is equal, 1 when one differs, 2 when the emulated machine cannot be had here.
 """
 

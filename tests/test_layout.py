@@ -5,7 +5,7 @@ import ast
 import os
 from pathlib import Path
 
-from autograder.paths import COURSE_ROOT
+from autograder.paths import COURSE_MODULES, COURSE_ROOT, SOURCE_DIR
 
 
 def imported_modules(path):
@@ -52,12 +52,12 @@ def edits_sys_path(tree):
 
 def test_is_sys_path_edited_only_where_documented():
     """Plain imports everywhere, but in the places that run outside the course's own Python: the
-    `nbgrader` command (nbgrader_config.py), the students' check.py, and the sandbox's code."""
+    `nbgrader` command (nbgrader_config.py), the students' check.py, and the sandbox's one entry
+    point (inside/__main__.py)."""
     allowed = {
         "nbgrader_config.py",
         "source/dinosaurus_island/check.py",
-        "autograder/sandbox/inside/forkserver.py",
-        "autograder/sandbox/inside/runner.py",
+        "autograder/sandbox/inside/__main__.py",
     }
     editing = set()
     for folder in ("autograder", "bench", "tests", "source", "crosscheck"):
@@ -71,7 +71,7 @@ def test_is_sys_path_edited_only_where_documented():
 
 def autograder_imports():
     """{module: the autograder modules it imports, at the top or inside a function}, for the
-    grader's side (the sandbox's inside/ files import each other by plain names, in the sandbox)."""
+    grader's side (the sandbox's inside/ package runs apart, in the sandbox: test_sandbox.py checks its imports)."""
     root = COURSE_ROOT / "autograder"
     modules = {}
     for path in root.rglob("*.py"):
@@ -111,7 +111,7 @@ def on_a_cycle(graph):
 
 def test_is_there_no_import_cycle_in_the_autograder():
     graph = autograder_imports()
-    assert "autograder.sandbox.messages" in graph["autograder.grade.grading"] | graph["autograder.sandbox.host"]
+    assert "autograder.sandbox.messages" in graph["autograder.grade.grading"] | graph["autograder.sandbox.run"]
 
     assert on_a_cycle(graph) == []
 
@@ -132,21 +132,33 @@ def test_do_the_autograders_parts_import_each_other_one_way_only():
     assert on_a_cycle(parts) == []
 
 
-def test_does_the_grader_load_what_it_needs_from_the_assignments_folder_by_path():
-    """From the course root, with no path set up: `utils` comes through the one link, and charrnn
-    (which only `make weights` needs) is loaded by path, from the folder students get."""
+def test_does_the_grader_import_the_course_code_one_way_only():
+    """The course code lives in the assignment's folder, and the grader imports it one way: as
+    top-level modules, from the course root, through one link each (paths.COURSE_MODULES) into
+    source/ -- never the release's copy, never by path.  Checked from a bare interpreter at the
+    root, and in the grader's own code, which loads no file by path (but the release's check.py,
+    which the release build runs as students will)."""
     import subprocess
     import sys
 
-    probe = (
-        "import importlib, utils; from autograder.paths import load_charrnn; charrnn = load_charrnn(); "
-        "importlib.import_module('charrnn.train'); print(charrnn.__file__)"
-    )
+    links = {p.name: p.resolve() for p in COURSE_ROOT.iterdir() if p.is_symlink()}
+    assert links == {name: SOURCE_DIR / name for name in COURSE_MODULES}
+    probe = "import assignment, charrnn.train, utils; print(assignment.__file__, charrnn.__file__, utils.__file__)"
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     done = subprocess.run([sys.executable, "-c", probe], cwd=COURSE_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == str(COURSE_ROOT / "source" / "dinosaurus_island" / "charrnn" / "__init__.py")
-    assert [p.name for p in COURSE_ROOT.iterdir() if p.is_symlink()] == ["utils"]
+    found = [Path(file).resolve() for file in done.stdout.split()]
+    assert found == [
+        SOURCE_DIR / "assignment.py",
+        SOURCE_DIR / "charrnn" / "__init__.py",
+        SOURCE_DIR / "utils" / "__init__.py",
+    ]
+    loading_by_path = {
+        path.relative_to(COURSE_ROOT).as_posix()
+        for path in (COURSE_ROOT / "autograder").rglob("*.py")
+        if "spec_from_file_location" in path.read_text()
+    }
+    assert loading_by_path == {"autograder/authoring/releasing/__init__.py"}
 
 
 def test_is_every_tracked_python_file_linted_but_the_generated_release():
@@ -159,5 +171,35 @@ def test_is_every_tracked_python_file_linted_but_the_generated_release():
     listed = subprocess.run([sys.executable, "-m", "ruff", "check", "--show-files"], cwd=COURSE_ROOT,
                             capture_output=True, text=True, check=True)  # fmt: skip
     linted = {str(Path(line).resolve().relative_to(COURSE_ROOT)) for line in listed.stdout.split()}
-    expected = {path for path in tracked.stdout.split() if not path.startswith("release/")}
+    expected = {str(Path(path).resolve().relative_to(COURSE_ROOT)) for path in tracked.stdout.split()}
+    expected = {path for path in expected if not path.startswith("release/")}
     assert expected - linted == set()
+
+
+def test_are_the_public_functions_of_grade_sandbox_and_checks_annotated():
+    """Every function and method without a leading underscore in grade/, sandbox/ (inside/ too)
+    and checks/ says the types of its parameters and what it returns."""
+    bare = []
+    for folder in ("grade", "sandbox", "checks"):
+        for path in sorted((COURSE_ROOT / "autograder" / folder).rglob("*.py")):
+            tree = ast.parse(path.read_text())
+            functions = [(node.name, node) for node in tree.body if isinstance(node, ast.FunctionDef)]
+            for cls in (node for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")):
+                functions += [(f"{cls.name}.{m.name}", m) for m in cls.body if isinstance(m, ast.FunctionDef)]
+            for name, function in functions:
+                if name.rpartition(".")[2].startswith("_"):
+                    continue
+                arguments = function.args
+                every = [
+                    *arguments.posonlyargs,
+                    *arguments.args,
+                    *arguments.kwonlyargs,
+                    arguments.vararg,
+                    arguments.kwarg,
+                ]
+                unsaid = [
+                    a.arg for a in every if a is not None and a.arg not in ("self", "cls") and a.annotation is None
+                ]
+                if unsaid or function.returns is None:
+                    bare.append(f"{path.relative_to(COURSE_ROOT)}: {name} ({', '.join(unsaid) or 'return'})")
+    assert bare == []

@@ -14,9 +14,11 @@ from pathlib import Path
 from .. import faults
 from ..checks import SPECS
 from ..grade.expected import FAULTS_FILE, TIMING_FILE, faults_fingerprint, fingerprint
+from ..grade.grading import build_task
 from ..paths import REFERENCES_DIR
-from ..sandbox.host import Limits, run_task
 from ..sandbox.inside import wire
+from ..sandbox.limits import Limits
+from ..sandbox.run import run_task
 from ..solution import compact, graded_cell_sources
 
 
@@ -24,12 +26,8 @@ def run_solution(spec, source, sources, cpu_seconds, cases=None):
     """Run ``source`` (a version of ``spec``'s function) on its cases, with the reference versions
     of the functions it calls; returns the sandbox's Outcome.  ``cases``: spec.cases(), when
     already built (they are drawn from numpy's global random state: build them in one thread)."""
-    task = {
-        "function": spec.name,
-        "student_source": source,
-        "dependencies": {dep: compact(sources[dep]) for dep in spec.dependencies},
-        "cases": [case.as_task() for case in cases or spec.cases()],
-    }
+    references = {dep: compact(sources[dep]) for dep in spec.dependencies}
+    task = build_task(spec, source, references, cases or spec.cases())
     return run_task(task, Limits(cpu_seconds=cpu_seconds))
 
 

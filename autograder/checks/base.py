@@ -1,10 +1,16 @@
 """Checks as data: a graded function has cases (inputs) and checks (what is judged, for
 how many points, and what the student reads when it fails)."""
 
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
+
+from assignment import Exercise
+
+from ..sandbox.messages import Observation
 
 ALPHABET = "\nabcdefghijklmnopqrstuvwxyz"
 
@@ -25,7 +31,7 @@ class Case:
     # May be run once more, followed line by line, to explain a failure (grade/explain.py): not a long run.
     traced: bool = True
 
-    def as_task(self):
+    def as_task(self) -> dict:
         return {
             "id": self.id,
             "args": list(self.args),
@@ -37,7 +43,7 @@ class Case:
         }
 
 
-def rnn_calls(n_a, vocab_size, longest_name, **calls):
+def rnn_calls(n_a: int, vocab_size: int, longest_name: int, **calls: int) -> dict[str, dict]:
     """``Case.calls_allowed`` for a case on an RNN of ``n_a`` hidden units over ``vocab_size``
     symbols, trained on names of at most ``longest_name`` characters: each function named in
     ``calls`` may be called that many times, with arrays of the RNN's shapes (its parameters,
@@ -63,7 +69,7 @@ class Partial:
     feedback: str
 
 
-def partial(right, total, feedback):
+def partial(right: int, total: int, feedback: str) -> Verdict:
     """None when all ``total`` parts are right, else the share ``right / total`` with ``feedback``
     (a plain failure when no part is right)."""
     if right >= total:
@@ -72,9 +78,11 @@ def partial(right, total, feedback):
 
 
 # A judge gets the student's observations and the expected ones (the references'), each
-# {case id: Observation}, for the cases the check reads, and returns None when the check
-# passes, the feedback when not, or a Partial when part of it is right.
-Judge = Callable[[dict, dict], "str | Partial | None"]
+# {case id: Observation}, for the cases the check reads, and returns its verdict: None when the
+# check passes, the feedback when not, or a Partial when part of it is right.
+Observed = dict[str, Observation]
+Verdict = str | Partial | None
+Judge = Callable[[Observed, Observed], Verdict]
 
 
 @dataclass(frozen=True)
@@ -94,16 +102,27 @@ class Check:
 
 @dataclass(frozen=True)
 class FunctionSpec:
-    name: str
-    points: float
-    dependencies: tuple  # reference functions the graded one calls (injected, never itself)
+    exercise: Exercise  # its name, points and the exercises it calls, from assignment.py
     cases: Callable[[], list]  # builds the cases (deterministic)
     checks: tuple
     floor_seconds: float = 20.0  # the least CPU time a run gets
     timeout_hint: str = ""  # the likeliest reason this function runs forever
     printed: Callable | None = None  # reads what the function prints, when that is graded
 
-    def cpu_seconds(self, reference_seconds, time_scale=1.0):
+    @property
+    def name(self) -> str:
+        return self.exercise.name
+
+    @property
+    def points(self) -> float:
+        return self.exercise.points
+
+    @property
+    def dependencies(self) -> tuple[str, ...]:
+        """The reference functions the graded one calls (injected, never itself)."""
+        return self.exercise.calls
+
+    def cpu_seconds(self, reference_seconds: float, time_scale: float = 1.0) -> float:
         """The CPU time one run gets (sandbox/meter.py), from what the reference solution's run cost."""
         return max(self.floor_seconds, 4.0 * reference_seconds) * time_scale + 10.0
 
@@ -117,7 +136,9 @@ class FunctionSpec:
 # ----------------------------------------------------------------------------
 
 
-def vocabulary(symbols=ALPHABET, insertion_order=None):
+def vocabulary(
+    symbols: str = ALPHABET, insertion_order: Iterable[int] | None = None
+) -> tuple[dict[str, int], dict[int, str]]:
     """char_to_ix, ix_to_char over ``symbols`` (index = position); optionally inserted in another order."""
     order = insertion_order or range(len(symbols))
     char_to_ix = {symbols[i]: i for i in order}
@@ -125,7 +146,9 @@ def vocabulary(symbols=ALPHABET, insertion_order=None):
     return char_to_ix, ix_to_char
 
 
-def random_parameters(n_a, n_x, n_y, seed=None, scale=1.0):
+def random_parameters(
+    n_a: int, n_x: int, n_y: int, seed: int | None = None, scale: float = 1.0
+) -> dict[str, np.ndarray]:
     """Wax, Waa, Wya, b, by with the shapes of utils' initialize_parameters(n_a, n_x, n_y), drawn in
     that order (as the visible tests draw theirs) after np.random.seed(seed), or from numpy's
     current state when no seed is given; times ``scale``."""
@@ -140,7 +163,7 @@ def random_parameters(n_a, n_x, n_y, seed=None, scale=1.0):
     }
 
 
-def same(a, b, rtol=1e-9, atol=1e-12):
+def same(a: object, b: object, rtol: float = 1e-9, atol: float = 1e-12) -> bool:
     """Deep equality of decoded values: arrays close in value and equal in shape."""
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         a, b = np.asarray(a), np.asarray(b)
@@ -159,5 +182,5 @@ def same(a, b, rtol=1e-9, atol=1e-12):
     return type(a) is type(b) and a == b
 
 
-def results(observed, *case_ids):
+def results(observed: Observed, *case_ids: str) -> list:
     return [observed[case_id].result for case_id in case_ids]

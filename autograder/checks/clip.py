@@ -1,29 +1,34 @@
 """Hidden checks of ``clip(gradients, maxValue)``."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+
 import numpy as np
 
-from ..paths import load_assignment
-from .base import Case, Cause, Check, FunctionSpec, partial, same
+from assignment import EXERCISES, VISIBLE_INPUTS
+
+from .base import Case, Cause, Check, FunctionSpec, Observed, Verdict, partial, same
 
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 
 
-def gradients(seed, n_a, n_x, scale):
+def gradients(seed: int | None, n_a: int, n_x: int, scale: float) -> dict[str, np.ndarray]:
     np.random.seed(seed)
     shapes = {"dWax": (n_a, n_x), "dWaa": (n_a, n_a), "dWya": (n_x, n_a), "db": (n_a, 1), "dby": (n_x, 1)}
     return {key: np.random.randn(*shape) * scale for key, shape in shapes.items()}
 
 
-VISIBLE = load_assignment().VISIBLE_INPUTS["clip"]
+VISIBLE = VISIBLE_INPUTS["clip"]
 
 
-def visible_gradients():
+def visible_gradients() -> dict[str, np.ndarray]:
     """The visible test's inputs (assignment.VISIBLE_INPUTS), drawn as public_tests draws them."""
     np.random.seed(VISIBLE["seed"])
     return {key: np.random.randn(*shape) * VISIBLE["scale"] for key, shape in VISIBLE["shapes"].items()}
 
 
-def cases():
+def cases() -> list[Case]:
     high, low = VISIBLE["bounds"]
     return [
         Case("visible-10", (visible_gradients(), high), return_args=(0,)),
@@ -39,7 +44,7 @@ VISIBLE_CASES = ("visible-10", "visible-5")
 INPUTS = {case.id: case for case in cases()}
 
 
-def returns_all_gradients(student, expected):
+def returns_all_gradients(student: Observed, expected: Observed) -> Verdict:
     for case_id in ALL:
         result = student[case_id].result
         if not isinstance(result, dict):
@@ -54,7 +59,7 @@ def returns_all_gradients(student, expected):
     return None
 
 
-def right_keys(student, expected, case_ids):
+def right_keys(student: Observed, expected: Observed, case_ids: Iterable[str]) -> list[str]:
     """The gradients that came back exactly as expected on every one of ``case_ids``."""
     return [
         key
@@ -63,7 +68,7 @@ def right_keys(student, expected, case_ids):
     ]
 
 
-def fixed_bound(student):
+def fixed_bound(student: Observed) -> float | None:
     """The one number c such that every gradient came back as np.clip(g, -c, c) on every case,
     when c is not maxValue on some case: a constant written where the argument belongs.  c is
     read from the outputs (the largest magnitude left where a larger one went in), so any
@@ -87,14 +92,14 @@ def fixed_bound(student):
     return bound
 
 
-def fixed_bound_feedback(bound):
+def fixed_bound_feedback(bound: float) -> Cause:
     return Cause(
         f"clip always clips to [-{bound:g}, {bound:g}], whatever maxValue is: the number {bound:g} is written "
         "where the argument belongs. Clip to -maxValue and maxValue."
     )
 
 
-def within_bounds(student, expected):
+def within_bounds(student: Observed, expected: Observed) -> Verdict:
     outside = set()
     for case_id in ALL:
         bound = INPUTS[case_id].args[1]
@@ -112,7 +117,7 @@ def within_bounds(student, expected):
     return partial(len(KEYS) - len(outside), len(KEYS), feedback)
 
 
-def exact_values(student, expected):
+def exact_values(student: Observed, expected: Observed) -> Verdict:
     """Which values differ on the visible inputs: those inside the bounds, or those beyond them;
     each gradient right earns its share."""
     inside_changed, beyond_wrong = [], []
@@ -143,11 +148,11 @@ def exact_values(student, expected):
     return partial(right, len(KEYS), text[:1].upper() + text[1:] + ".")
 
 
-def names_of(keys):
+def names_of(keys: Iterable[str]) -> str:
     return ", ".join(key for key in KEYS if key in keys)
 
 
-def uses_max_value(student, expected):
+def uses_max_value(student: Observed, expected: Observed) -> Verdict:
     right = right_keys(student, expected, ALL)
     if len(right) == len(KEYS):
         return None
@@ -161,7 +166,7 @@ def uses_max_value(student, expected):
     return partial(len(right), len(KEYS), feedback)
 
 
-def leaves_input_alone(student, expected):
+def leaves_input_alone(student: Observed, expected: Observed) -> Verdict:
     for case_id in ALL:
         if not same(student[case_id].args_after[0], INPUTS[case_id].args[0], rtol=0, atol=0):
             return (
@@ -172,9 +177,7 @@ def leaves_input_alone(student, expected):
 
 
 SPEC = FunctionSpec(
-    name="clip",
-    points=20,
-    dependencies=(),
+    exercise=EXERCISES["clip"],
     cases=cases,
     checks=(
         Check("returns all five gradients with their shapes", 2, ALL, returns_all_gradients, stands_alone=False),

@@ -1,14 +1,17 @@
 """Hidden checks of ``model(data_x, ix_to_char, char_to_ix, …)``; optimize and sample are the reference ones."""
 
+from __future__ import annotations
+
 import re
 
 import numpy as np
 
-from ..paths import load_assignment
-from ..solution import dinosaur_data
-from .base import Case, Cause, Check, FunctionSpec, rnn_calls, same, vocabulary
+from assignment import EXERCISES
 
-EXERCISES = load_assignment().EXERCISES
+from ..sandbox.messages import Observation
+from ..solution import dinosaur_data
+from .base import Case, Cause, Check, FunctionSpec, Observed, Verdict, rnn_calls, same, vocabulary
+
 SMALL_SYMBOLS = "\nabdeilmnorstu"  # 14 symbols
 SMALL_NAMES = 20
 SMALL_ITERATIONS = 2 * SMALL_NAMES + 3  # wraps around the list twice
@@ -17,14 +20,14 @@ NEWLINE = SMALL_SYMBOLS.index("\n")  # the small case's newline index
 ITERATION_LINE = re.compile(r"^Iteration: (\d+), Loss: (\S+)$")
 
 
-def small_names():
+def small_names() -> list[str]:
     """Twenty made-up names over 13 letters, from a fixed random state."""
     rng = np.random.RandomState(5)
     letters = SMALL_SYMBOLS[1:]
     return ["".join(rng.choice(list(letters), size=rng.randint(3, 10))) for _ in range(SMALL_NAMES)]
 
 
-def cases():
+def cases() -> list[Case]:
     char_to_ix, ix_to_char = vocabulary(SMALL_SYMBOLS)
     names = small_names() + [""]  # like data.split("\n"): the file's last line is empty
     n_examples = len(names)
@@ -61,7 +64,7 @@ DEFAULTS = dict(re.findall(r"(\w+)=(\w+)", EXERCISES["model"].signature))  # as 
 MODEL_DEFAULTS = tuple(int(DEFAULTS[name]) for name in ("n_a", "vocab_size", "dino_names"))
 
 
-def calls_allowed(names, iterations, n_a, vocab_size, dino_names):
+def calls_allowed(names: list[str], iterations: int, n_a: int, vocab_size: int, dino_names: int) -> dict[str, dict]:
     """The calls a correct model makes: optimize once per step, sample dino_names times every
     2,000 steps; clip at most once per step (for a model that clips itself)."""
     samples = dino_names * ((iterations - 1) // 2000 + 1)
@@ -69,18 +72,18 @@ def calls_allowed(names, iterations, n_a, vocab_size, dino_names):
     return rnn_calls(n_a, vocab_size, longest, optimize=iterations, sample=samples, clip=iterations)
 
 
-def unpack(observed):
+def unpack(observed: Observation) -> tuple | None:
     result = observed.result
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[0], dict):
         return result
     return None
 
 
-def recorded(observed):
+def recorded(observed: Observation) -> dict:
     return observed.calls.get("optimize", {}).get("calls", {})
 
 
-def builds_x(student, expected):
+def builds_x(student: Observed, expected: Observed) -> Verdict:
     mine, right = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
@@ -93,7 +96,7 @@ def builds_x(student, expected):
     return "the first X given to optimize is not [None] followed by the indices of a name's characters, in order."
 
 
-def builds_y(student, expected):
+def builds_y(student: Observed, expected: Observed) -> Verdict:
     mine, right = recorded(student["small"]).get(0), recorded(expected["small"])[0]
     if mine is None:
         return "model must call optimize once per step."
@@ -108,13 +111,13 @@ def builds_y(student, expected):
     return "the first Y given to optimize is not X without its first element, followed by the newline index."
 
 
-def name_of(X):
+def name_of(X: object) -> object:
     """The indices of the name an X carries, whatever stands for the first input: which name a step
     trains on is judged apart from how X is built."""
     return [ix for ix in X if ix is not None] if isinstance(X, list) else X
 
 
-def cycles_through_names(student, expected):
+def cycles_through_names(student: Observed, expected: Observed) -> Verdict:
     mine, right = recorded(student["small"]), recorded(expected["small"])
     names = SMALL_NAMES + 1  # with the empty last line
     wrong = [i for i in right if name_of(mine.get(i, {}).get("X")) != name_of(right[i]["X"])]
@@ -128,7 +131,7 @@ def cycles_through_names(student, expected):
     return "optimize gets other names (X) than expected from the first steps on."
 
 
-def learning_rate(student, expected):
+def learning_rate(student: Observed, expected: Observed) -> Verdict:
     if not recorded(student["small"]):
         return "model must call optimize once per step."
     for call in list(recorded(student["small"]).values()) + list(recorded(student["full"]).values()):
@@ -137,18 +140,18 @@ def learning_rate(student, expected):
     return None
 
 
-def carries_hidden_state(student, expected):
+def carries_hidden_state(student: Observed, expected: Observed) -> Verdict:
     mine = recorded(student["small"])
     if any(mine.get(i, {}).get("a_prev_is_zero", True) for i in (1, 2)):
         return "the a_prev given to optimize is zeros at steps after the first."
     return None
 
 
-def steps_taken(observed):
+def steps_taken(observed: Observation) -> int | None:
     return observed.calls.get("optimize", {}).get("count")
 
 
-def fixed_step_count(student, expected, case_id):
+def fixed_step_count(student: Observed, expected: Observed, case_id: str) -> Cause | None:
     """A Cause when model trained another number of steps than num_iterations on ``case_id``,
     read from the calls it made (any number, not only the usual ones); else None."""
     mine, right = steps_taken(student[case_id]), steps_taken(expected[case_id])
@@ -160,7 +163,7 @@ def fixed_step_count(student, expected, case_id):
     )
 
 
-def trains_on_any_data(student, expected):
+def trains_on_any_data(student: Observed, expected: Observed) -> Verdict:
     mine, right = unpack(student["small"]), unpack(expected["small"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
@@ -173,7 +176,7 @@ def trains_on_any_data(student, expected):
     return f"trained on another list of names with a smaller vocabulary, model returns other {' and '.join(which)}."
 
 
-def full_run(student, expected):
+def full_run(student: Observed, expected: Observed) -> Verdict:
     mine, right = unpack(student["full"]), unpack(expected["full"])
     if mine is None:
         return "model must return two values: parameters, last_dino_name."
@@ -187,7 +190,7 @@ def full_run(student, expected):
     return None
 
 
-def printed_progress(text):
+def printed_progress(text: str) -> list[tuple[int, str, list[str]]]:
     """[(iteration, loss, [names…])] from what model printed."""
     lines = text.splitlines()
     blocks = []
@@ -199,7 +202,7 @@ def printed_progress(text):
     return blocks
 
 
-def progress_matches(student, expected):
+def progress_matches(student: Observed, expected: Observed) -> Verdict:
     mine, right = printed_progress(student["full"].stdout), printed_progress(expected["full"].stdout)
     if mine == right:
         return None
@@ -213,9 +216,7 @@ def progress_matches(student, expected):
 
 
 SPEC = FunctionSpec(
-    name="model",
-    points=30,
-    dependencies=EXERCISES["model"].calls,
+    exercise=EXERCISES["model"],
     cases=cases,
     checks=(
         Check("builds X: None, then the name's indices", 4, ("small",), builds_x, tolerates_errors=True),

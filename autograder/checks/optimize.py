@@ -1,23 +1,25 @@
 """Hidden checks of ``optimize(X, Y, a_prev, parameters, learning_rate)``; clip is the reference one."""
 
+from __future__ import annotations
+
 from dataclasses import replace
 
 import numpy as np
 
+from assignment import EXERCISES, VISIBLE_INPUTS
 from utils import rnn_backward, rnn_forward
 
-from ..paths import load_assignment
-from .base import Case, Cause, Check, FunctionSpec, partial, random_parameters, rnn_calls, same
+from ..sandbox.messages import Observation
+from .base import Case, Cause, Check, FunctionSpec, Observed, Verdict, partial, random_parameters, rnn_calls, same
 
-EXERCISES = load_assignment().EXERCISES
 KEYS = ("dWax", "dWaa", "dWya", "db", "dby")
 RETURNS = "optimize must return three values: loss, gradients, a[len(X)-1]."
 
 
-VISIBLE = load_assignment().VISIBLE_INPUTS["optimize"]
+VISIBLE = VISIBLE_INPUTS["optimize"]
 
 
-def visible_inputs():
+def visible_inputs() -> tuple:
     """The visible test's inputs (assignment.VISIBLE_INPUTS): a_prev drawn first, then Wax, Waa, Wya, b, by."""
     np.random.seed(VISIBLE["seed"])
     n_a, size = VISIBLE["n_a"], VISIBLE["vocab_size"]
@@ -26,17 +28,17 @@ def visible_inputs():
     return list(VISIBLE["X"]), list(VISIBLE["Y"]), a_prev, parameters
 
 
-def hidden_inputs(seed, n_x, n_a, scale, X, Y):
+def hidden_inputs(seed: int, n_x: int, n_a: int, scale: float, X: list[int], Y: list[int]) -> tuple:
     parameters = random_parameters(n_a, n_x, n_x, seed=seed, scale=scale)
     a_prev = np.random.randn(n_a, 1) * 0.5
     return X, Y, a_prev, parameters
 
 
-def cases():
+def cases() -> list[Case]:
     return [with_calls_allowed(case) for case in _cases()]
 
 
-def with_calls_allowed(case):
+def with_calls_allowed(case: Case) -> Case:
     """A correct optimize calls clip once, on gradients of the case's shapes."""
     X, _, a_prev, parameters = case.args
     n_y, n_a = parameters["Wya"].shape
@@ -71,7 +73,7 @@ INPUTS = {case.id: case for case in cases()}
 ALL = tuple(INPUTS)
 
 
-def raw_gradients(case_id):
+def raw_gradients(case_id: str) -> dict[str, np.ndarray]:
     """What rnn_backward gives before any clipping, from the provided helpers."""
     X, Y, a_prev, parameters = INPUTS[case_id].args
     _, cache = rnn_forward(X, Y, a_prev, parameters)
@@ -79,25 +81,25 @@ def raw_gradients(case_id):
     return gradients
 
 
-def unpack(observed):
+def unpack(observed: Observation) -> tuple | None:
     result = observed.result
     if not (isinstance(result, tuple) and len(result) == 3 and isinstance(result[1], dict)):
         return None
     return result
 
 
-def returned(student):
+def returned(student: Observed) -> list[tuple[str, tuple]] | None:
     """[(case id, (loss, gradients, a_last))] for every case, or None if any case returned something else."""
     pairs = [(case_id, unpack(student[case_id])) for case_id in ALL]
     return None if any(result is None for _, result in pairs) else pairs
 
 
-def differing(pairs, position, expected):
+def differing(pairs: list[tuple[str, tuple]], position: int, expected: Observed) -> list[str]:
     """The case ids whose returned value at ``position`` differs from the reference's."""
     return [case_id for case_id, result in pairs if not same(result[position], expected[case_id].result[position])]
 
 
-def returns_loss(student, expected):
+def returns_loss(student: Observed, expected: Observed) -> Verdict:
     pairs = returned(student)
     if pairs is None:
         return RETURNS
@@ -107,7 +109,7 @@ def returns_loss(student, expected):
     return None
 
 
-def clipping_bound(gradients, raw):
+def clipping_bound(gradients: dict[str, np.ndarray], raw: dict[str, np.ndarray]) -> float | None:
     """The bound c for which ``gradients`` are rnn_backward's ``raw`` gradients clipped to
     [-c, c] (read from the outputs, so any constant is recognised); inf when they are the raw
     ones; None when they are neither."""
@@ -121,7 +123,7 @@ def clipping_bound(gradients, raw):
     return None
 
 
-def clipped_gradients(student, expected):
+def clipped_gradients(student: Observed, expected: Observed) -> Verdict:
     pairs = returned(student)
     if pairs is None:
         return RETURNS
@@ -145,7 +147,9 @@ def clipped_gradients(student, expected):
     return None
 
 
-def step_taken(before, after, gradients):
+def step_taken(
+    before: dict[str, np.ndarray], after: dict[str, np.ndarray], gradients: dict[str, np.ndarray]
+) -> float | None:
     """The learning rate r with after = before - r * gradients, for every parameter; None if none fits."""
     keys = list(before)
     if not all(isinstance(after.get(k), np.ndarray) and isinstance(gradients.get("d" + k), np.ndarray) for k in keys):
@@ -158,7 +162,7 @@ def step_taken(before, after, gradients):
     return rate if same(after, {k: before[k] - rate * gradients["d" + k] for k in keys}) else None
 
 
-def updates_parameters(student, expected):
+def updates_parameters(student: Observed, expected: Observed) -> Verdict:
     """Judged against the student's own gradients when those are rnn_backward's (clipped or not):
     a wrong clip costs the gradients' check, not this one too."""
     pairs = returned(student)
@@ -192,7 +196,7 @@ def updates_parameters(student, expected):
     return None
 
 
-def returns_last_state(student, expected):
+def returns_last_state(student: Observed, expected: Observed) -> Verdict:
     pairs = returned(student)
     if pairs is None:
         return RETURNS
@@ -206,9 +210,7 @@ def returns_last_state(student, expected):
 
 
 SPEC = FunctionSpec(
-    name="optimize",
-    points=20,
-    dependencies=EXERCISES["optimize"].calls,
+    exercise=EXERCISES["optimize"],
     cases=cases,
     checks=(
         Check("returns the loss of the forward pass", 4, ALL, returns_loss),

@@ -1,30 +1,33 @@
 """Hidden checks of ``sample(parameters, char_to_ix, seed)``."""
 
+from __future__ import annotations
+
 import numpy as np
 
+from assignment import EXERCISES, VISIBLE_INPUTS
 from utils import softmax
 
-from ..paths import load_assignment
-from .base import Case, Cause, Check, FunctionSpec, partial, random_parameters, same, vocabulary
+from ..sandbox.messages import Observation
+from .base import Case, Cause, Check, FunctionSpec, Observed, Verdict, partial, random_parameters, same, vocabulary
 
-VISIBLE = load_assignment().VISIBLE_INPUTS["sample"]  # the visible test's inputs, drawn as public_tests does
+VISIBLE = VISIBLE_INPUTS["sample"]  # the visible test's inputs, drawn as public_tests does
 SMALL_SYMBOLS = "abdeilnorsu\n"  # 12 symbols, the newline last
 SHUFFLED_ORDER = [7, 11, 2, 9, 0, 5, 10, 3, 8, 1, 6, 4]
 
 
-def never_newline():
+def never_newline() -> dict[str, np.ndarray]:
     parameters = random_parameters(20, 27, 27, seed=31)
     parameters["by"][0] = -1000.0  # the newline (index 0) never gets any probability
     return parameters
 
 
-def without_recurrence():
+def without_recurrence() -> dict[str, np.ndarray]:
     parameters = random_parameters(30, 27, 27, seed=51, scale=2.0)
     parameters["Waa"][:] = 0.0  # the previous hidden state has no influence
     return parameters
 
 
-def cases():
+def cases() -> list[Case]:
     char_to_ix, _ = vocabulary()
     small, _ = vocabulary(SMALL_SYMBOLS)
     small_shuffled, _ = vocabulary(SMALL_SYMBOLS, SHUFFLED_ORDER)
@@ -52,11 +55,11 @@ INPUTS = {case.id: case for case in cases()}
 ALL = tuple(INPUTS)
 
 
-def matches(student, expected, case_id):
+def matches(student: Observed, expected: Observed, case_id: str) -> bool:
     return same(student[case_id].result, expected[case_id].result)
 
 
-def first_difference(drawn, right):
+def first_difference(drawn: list[int], right: list[int]) -> int | None:
     """The 1-based position of the first index that differs (or where one list ends)."""
     for position, (mine, theirs) in enumerate(zip(drawn, right, strict=False), start=1):
         if mine != theirs:
@@ -64,7 +67,7 @@ def first_difference(drawn, right):
     return min(len(drawn), len(right)) + 1
 
 
-def ends_with_newline(student, expected):
+def ends_with_newline(student: Observed, expected: Observed) -> Verdict:
     for case_id in ALL:
         drawn, char_to_ix = student[case_id].result, INPUTS[case_id].args[1]
         if not isinstance(drawn, list) or not drawn:
@@ -76,7 +79,7 @@ def ends_with_newline(student, expected):
     return None
 
 
-def stops_at_fifty(student, expected):
+def stops_at_fifty(student: Observed, expected: Observed) -> Verdict:
     """Judged on the student's own draws: 50 characters, none of them the newline, then the newline."""
     drawn, newline = student["never-newline"].result, INPUTS["never-newline"].args[1]["\n"]
     if len(drawn) != 51:
@@ -89,7 +92,7 @@ def stops_at_fifty(student, expected):
     return None
 
 
-def network_probabilities(case_id, drawn):
+def network_probabilities(case_id: str, drawn: list[int]) -> list[np.ndarray]:
     """The probabilities of the next character before each draw, when the draws so far were
     ``drawn``: equations (1)-(3), from zero vectors, as numpy computes them."""
     parameters = INPUTS[case_id].args[0]
@@ -109,7 +112,7 @@ def network_probabilities(case_id, drawn):
 PROBABILITY_TOLERANCE = 1e-6
 
 
-def draws_from_network(observation, case_id):
+def draws_from_network(observation: Observation, case_id: str) -> int | None:
     """The 1-based number of the first draw whose probabilities (as given to np.random.choice)
     are not the network's along this call's own draws; 0 when all are; None when no draw with
     probabilities was seen."""
@@ -126,7 +129,7 @@ def draws_from_network(observation, case_id):
     return 0
 
 
-def right_distribution(student, expected):
+def right_distribution(student: Observed, expected: Observed) -> Verdict:
     for case_id in ALL:
         draws, drawn = len(student[case_id].draws.get("p", [])), student[case_id].result
         if draws and len(drawn) not in (draws, draws + 1):
@@ -152,7 +155,7 @@ def right_distribution(student, expected):
     return partial(len(ALL) - len(failing), len(ALL), feedback)
 
 
-def seeds_feedback(mine, right):
+def seeds_feedback(mine: list, right: list) -> str | None:
     """What is wrong with the seeds set (``mine``) against the expected ones, as one sentence."""
     if not mine:
         return Cause(
@@ -178,11 +181,11 @@ def seeds_feedback(mine, right):
     return "the seeds set before the draws are not step + seed (step and seed both grow by one after every draw)."
 
 
-def increments(seeds):
+def increments(seeds: list) -> set[int]:
     return {later - earlier for earlier, later in zip(seeds[:-1], seeds[1:], strict=True)}
 
 
-def follows_the_seeds(student, expected):
+def follows_the_seeds(student: Observed, expected: Observed) -> Verdict:
     """One seed per draw of the student's own, each the expected one (compared as far as both go)."""
     for case_id in ALL:
         mine, right = student[case_id].draws.get("seeds", []), expected[case_id].draws.get("seeds", [])
@@ -192,7 +195,7 @@ def follows_the_seeds(student, expected):
     return None
 
 
-def expected_characters(student, expected):
+def expected_characters(student: Observed, expected: Observed) -> Verdict:
     calls = ("visible", "seeds", "small-vocabulary")
     differing = [c for c in calls if not matches(student, expected, c)]
     if not differing:
@@ -206,12 +209,12 @@ def expected_characters(student, expected):
     return partial(len(calls) - len(differing), len(calls), feedback)
 
 
-def ordinal(n):
+def ordinal(n: int) -> str:
     suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
     return f"{n}{suffix}"
 
 
-def carries_hidden_state(student, expected):
+def carries_hidden_state(student: Observed, expected: Observed) -> Verdict:
     """Judged on the probabilities along the student's own draws, where the hidden state matters."""
     if draws_from_network(student["recurrence"], "recurrence") == 0 or matches(student, expected, "recurrence"):
         return None
@@ -223,7 +226,7 @@ def carries_hidden_state(student, expected):
     return "the probabilities differ for a network whose hidden state matters (and also when it does not)."
 
 
-def independent_of_dictionary_order(student, expected):
+def independent_of_dictionary_order(student: Observed, expected: Observed) -> Verdict:
     """The same vocabulary inserted in another order must give what this sample gives for the first order."""
     small, shuffled = student["small-vocabulary"], student["small-vocabulary-shuffled"]
     if same(shuffled.result, small.result) and draws_from_network(small, "small-vocabulary") == 0:
@@ -237,9 +240,7 @@ def independent_of_dictionary_order(student, expected):
 
 
 SPEC = FunctionSpec(
-    name="sample",
-    points=30,
-    dependencies=(),
+    exercise=EXERCISES["sample"],
     cases=cases,
     checks=(
         Check("returns indices that end with the newline", 3, ALL, ends_with_newline, stands_alone=False),

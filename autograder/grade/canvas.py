@@ -18,11 +18,13 @@ nothing for them); every submission that matches no one, or that was not graded,
 never silently dropped.
 """
 
+from __future__ import annotations
+
 import csv
 import io
 from dataclasses import dataclass
 
-from .report import MAX_SCORE
+from .report import MAX_SCORE, SubmissionResult
 
 IDENTIFYING = ("Student", "Last Name", "First Name", "ID", "SIS User ID", "SIS Login ID", "Integration ID", "Section")
 MATCHED_BY = ("SIS Login ID", "SIS User ID", "ID")
@@ -41,11 +43,11 @@ class Roster:
     points: dict  # {column: the Points Possible row's cell}
     students: list  # {column: cell} per student row
 
-    def number(self, value):
+    def number(self, value: float) -> str:
         text = f"{round(value, 4):g}"
         return text.replace(".", ",") if self.delimiter == ";" else text
 
-    def read_number(self, text):
+    def read_number(self, text: str) -> float | None:
         try:
             return float(text.strip().replace(",", ".")) if text and text.strip() else None
         except ValueError:
@@ -59,7 +61,7 @@ def _delimiter(text):
     return ";" if first.count(";") > first.count(",") else ","
 
 
-def read_roster(text):
+def read_roster(text: str) -> Roster:
     """The Roster of a Canvas gradebook export."""
     text = text.lstrip("\ufeff")
     delimiter = _delimiter(text)
@@ -83,7 +85,7 @@ def read_roster(text):
     return Roster(header, delimiter, points, students)
 
 
-def assignment_column(header, wanted=None):
+def assignment_column(header: list[str], wanted: str | None = None) -> str:
     """The export's column for this assignment: ``wanted`` if given, else the one whose name
     mentions Dinosaurus; a new column when there is none."""
     if wanted:
@@ -111,7 +113,7 @@ class Matcher:
                 if value:
                     self.keys.setdefault(value, {}).setdefault(index, field)
 
-    def find(self, student_id):
+    def find(self, student_id: str) -> tuple[int | None, str | None]:
         """(index, None), (None, None) when no one matches, or (None, why) when two students do."""
         found = self.keys.get(student_id.strip().lower(), {})
         if len(found) > 1:
@@ -120,7 +122,7 @@ class Matcher:
         return next(iter(found), None), None
 
 
-def canvas_csv(roster_text, results, column=None):
+def canvas_csv(roster_text: str, results: list[SubmissionResult], column: str | None = None) -> tuple[str, list[str]]:
     """(the CSV to import, [sentences about what was not written]) for ``results``."""
     roster = read_roster(roster_text)
     column = assignment_column(roster.header, column)

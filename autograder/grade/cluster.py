@@ -18,20 +18,33 @@ server, exactly as local grading does.
 Faults are Dask's to handle: a task whose worker dies is run again on another worker, and a
 task that has been running on ``allowed-failures`` + 1 dying workers (Dask's setting, 3 by
 default) comes back as ``KilledWorker``; ``batch`` then scores that submission 0 with a message
-and goes on.
+and goes on.  ``DaskEngine`` is the batch's engine on a cluster (``batch.LocalEngine`` its twin
+in this process's threads).
 """
+
+from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..paths import COURSE_ROOT, SOURCE_DIR
+from .report import SubmissionResult
+from .submission import shown
+
+if TYPE_CHECKING:
+    from distributed import Client, Future, Security
 
 # What the fingerprint covers: every file that decides a grade.  (Not the release, the
 # examples or the tests: they do not change what a submission scores.)
 FINGERPRINTED = [("autograder", "**/*.py"), ("autograder/references", "*.json")]
 CONNECT_SECONDS = 10
+log = logging.getLogger(__name__)
 
 
 class CourseMismatch(RuntimeError):
@@ -43,7 +56,7 @@ class SchedulerUnreachable(OSError):
 
 
 @functools.cache
-def course_fingerprint():
+def course_fingerprint() -> str:
     """A digest of the grader, its checks and references, ``utils/`` (what students import) and
     ``assignment.py`` (the rule that finds graded cells).  Gradescope's results carry it too."""
     digest = hashlib.sha256()
@@ -62,7 +75,7 @@ def _worker_grader():
     return Grader()  # one per worker process; it starts that process's sandbox server on first use
 
 
-def grade_on_worker(data, label, student, fingerprint, only):
+def grade_on_worker(data: bytes, label: str, student: str, fingerprint: str, only: list[str] | None) -> dict:
     """The task: grade one notebook's bytes in this worker; returns ``SubmissionResult.to_dict()``."""
     mine = course_fingerprint()
     if fingerprint != mine:
@@ -81,11 +94,11 @@ GRADING_CODE = [
     ("autograder.grade.grading", "Grader.grade"),
     ("autograder.grade.grading", "Grader.grade_function"),
     ("autograder.grade.grading", "Grader._grade_once"),
-    ("autograder.sandbox.host", "run_task"),
+    ("autograder.sandbox.run", "run_task"),
 ]
 
 
-def live_code():
+def live_code() -> Callable[[list[tuple[str, str]]], tuple[str, list[Callable]]]:
     """A function ``(names) -> (digest, functions)`` of the live code of ``names``: their bytecode,
     names and constants, recursively (not their file names, which differ between machines).  It
     is defined inside this function, so that Dask's pickle carries it by value, with the task."""
@@ -112,12 +125,12 @@ def live_code():
     return digest_of
 
 
-def code_digest(names=GRADING_CODE):
+def code_digest(names: list[tuple[str, str]] = GRADING_CODE) -> str:
     """The client's digest of its own grading code (see live_code)."""
     return live_code()(names)[0]
 
 
-def verified_task():
+def verified_task() -> Callable[..., dict]:
     """The task as it travels to a worker.  It is defined inside this function, so Dask's pickle
     carries its code by value rather than by name: a function swapped into the worker's module
     cannot stand in for it.  On the worker it digests the live grading code with ``live_code``
@@ -139,7 +152,7 @@ def verified_task():
     return run
 
 
-def task_key(path, digest):
+def task_key(path: Path, digest: str) -> str:
     """The Dask key of a submission's task: stable, unique per file and content, and not the
     student's id (which the cluster's dashboard would show)."""
     return "grade-" + hashlib.sha256(f"{path}\0{digest}".encode()).hexdigest()[:24]
@@ -156,7 +169,7 @@ class InsecureCluster(SchedulerUnreachable):
     """``--scheduler tcp://…`` without ``--insecure-cluster``."""
 
 
-def credentials(tls_files=None):
+def credentials(tls_files: tuple[str | None, str | None, str | None] | None = None) -> Security | None:
     """A ``distributed.Security`` for a tls:// cluster: the (CA, certificate, key) files given,
     or else Dask's own TLS settings (``distributed.comm.tls``)."""
     from distributed import Security
@@ -175,7 +188,9 @@ def credentials(tls_files=None):
     return security
 
 
-def connect(address, tls_files=None, insecure=False):
+def connect(
+    address: str, tls_files: tuple[str | None, str | None, str | None] | None = None, insecure: bool = False
+) -> Client:
     """A ``distributed.Client`` for ``tls://HOST:PORT`` (an existing scheduler, with the
     instructor's certificates), ``local:N`` (a cluster of N single-threaded worker processes
     started here, on 127.0.0.1, with a fresh credential) or, with ``insecure``, ``tcp://``."""
@@ -208,7 +223,7 @@ def connect(address, tls_files=None, insecure=False):
         raise SchedulerUnreachable(f"cannot reach the Dask scheduler at {address}: {reason}") from None
 
 
-def check_cluster(client):
+def check_cluster(client: Client) -> None:
     """Before any task: the scheduler and every worker must import this course, the same version
     (the scheduler unpickles each task, so it needs the course too).  Workers that join later are
     checked by each task they run."""
@@ -231,6 +246,80 @@ def check_cluster(client):
         )
 
 
-def worker_threads(client):
+def worker_threads(client: Client) -> int:
     """How many tasks the cluster runs at once now (it may grow later)."""
     return sum(worker.get("nthreads", 1) for worker in client.scheduler_info()["workers"].values())
+
+
+class DaskEngine:
+    """Grades on a Dask cluster, one task per submission (see cluster.py)."""
+
+    def __init__(self, address, tls_files=None, insecure=False):
+        self.client = connect(address, tls_files, insecure)
+        try:
+            check_cluster(self.client)
+        except BaseException:
+            self.close()
+            raise
+        self.fingerprint = course_fingerprint()
+        self.task, self.names = verified_task(), GRADING_CODE
+        self.code = code_digest(self.names)
+        threads = worker_threads(self.client)
+        self.window = max(64, 4 * threads)  # bounds the notebooks' bytes held here
+        self.tasks = {}  # future -> what it was submitted with, for a second chance
+        log.info("grading on %s (%d worker threads)", address, threads)
+
+    def submit(
+        self, path: Path, student: str, data: bytes, digest: str, only: list[str] | None, attempt: int = 0
+    ) -> Future:
+        key = task_key(path, digest) + (f"-again{attempt}" if attempt else "")
+        future = self.client.submit(self.task, data, str(path), student, self.fingerprint, self.code, self.names, only,
+                                    key=key, pure=False)  # fmt: skip
+        self.tasks[future] = (path, student, data, digest, only, attempt)
+        return future
+
+    def wait_any(self, futures: list[Future]) -> set[Future]:
+        from distributed import wait
+
+        return wait(futures, return_when="FIRST_COMPLETED").done
+
+    def result(self, future: Future) -> SubmissionResult | Future:
+        """The SubmissionResult, or the future of a second try."""
+        from distributed import KilledWorker
+
+        path, student, data, digest, only, attempt = self.tasks.pop(future)
+        try:
+            return SubmissionResult.from_dict(future.result())
+        except KilledWorker:
+            if attempt < SECOND_CHANCES:  # it may only have shared a dying worker with the culprit
+                log.warning("%s was on workers that died; graded again", shown(path))
+                return self.submit(path, student, data, digest, only, attempt + 1)
+            log.warning("%s killed its grading worker at every try; scored 0", shown(path))
+            return killed_worker_result(path, student)
+
+    def close(self) -> None:
+        cluster = self.client.cluster
+        self.client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+# Dask gives a task ``allowed-failures`` + 1 dying workers before it gives up on it (KilledWorker).
+# A worker that dies takes every task it holds with it, so a task can collect those deaths by
+# sharing workers with a submission that kills them; one more round of Dask's tries, under a new
+# key, makes that vanishingly unlikely.  (Schedulers should also run with worker-saturation 1.0,
+# so that a worker holds only the task it runs: README, "Grading on a cluster".)
+SECOND_CHANCES = 1
+KILLED_WORKER = (
+    "grading this submission stopped the grading worker's process at every try (Dask's allowed-failures + 1 "
+    "times), so it is scored 0; your instructor will look at it"
+)
+
+
+def killed_worker_result(path: Path, student: str) -> SubmissionResult:
+    """A submission whose grading killed worker after worker: 0 points, and why."""
+    from ..checks import SPECS
+    from .grading import all_failed
+
+    functions = {name: all_failed(spec, KILLED_WORKER) for name, spec in SPECS.items()}
+    return SubmissionResult(shown(path), student, functions, [KILLED_WORKER])

@@ -5,6 +5,8 @@ Each file carries a fingerprint of the cases, the solution and the catalogue it 
 any changes, grading stops with ``StaleReferences`` and asks for ``python -m autograder references``.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -12,6 +14,7 @@ from pathlib import Path
 
 from .. import faults
 from ..checks import SPECS
+from ..checks.base import FunctionSpec
 from ..paths import REFERENCES_DIR
 from ..sandbox.inside import wire
 from ..sandbox.messages import Observation
@@ -32,7 +35,7 @@ class Expected:
     signatures: dict = field(default_factory=dict)  # {function: {mistake id: signature}}
 
 
-def fingerprint(spec, sources):
+def fingerprint(spec: FunctionSpec, sources: dict[str, str]) -> str:
     digest = hashlib.sha256()
     digest.update(wire.dumps([case.as_task() for case in spec.cases()]).encode())
     for name in (spec.name, *spec.dependencies):
@@ -40,7 +43,7 @@ def fingerprint(spec, sources):
     return digest.hexdigest()
 
 
-def load_expected(directory=REFERENCES_DIR):
+def load_expected(directory: Path | str = REFERENCES_DIR) -> Expected:
     sources = graded_cell_sources()
     cases, seconds, fingerprints = {}, {}, {}
     timing_path = Path(directory) / TIMING_FILE
@@ -60,7 +63,7 @@ def load_expected(directory=REFERENCES_DIR):
     return Expected(cases, seconds, load_signatures(directory, fingerprints))
 
 
-def faults_fingerprint(spec, references_fingerprint):
+def faults_fingerprint(spec: FunctionSpec, references_fingerprint: str) -> str:
     """Of the references' fingerprint (cases and solution) and every catalogued mistake of
     ``spec``'s function."""
     digest = hashlib.sha256(references_fingerprint.encode())
@@ -69,7 +72,7 @@ def faults_fingerprint(spec, references_fingerprint):
     return digest.hexdigest()
 
 
-def load_signatures(directory, fingerprints):
+def load_signatures(directory: Path | str, fingerprints: dict[str, str]) -> dict[str, dict[str, dict]]:
     """{function: {mistake id: signature}}; ``fingerprints``: {function: its references' fingerprint}."""
     path = Path(directory) / FAULTS_FILE
     stored = json.loads(path.read_text()) if path.exists() else {}

@@ -15,6 +15,8 @@ both, for mistakes nobody catalogued:
   this assignment.
 """
 
+from __future__ import annotations
+
 import ast
 import contextlib
 import copy
@@ -24,8 +26,9 @@ import threading
 
 import numpy as np
 
-from ..checks.base import Cause
+from ..checks.base import Case, Cause, FunctionSpec
 from ..sandbox.inside import tracer
+from ..sandbox.messages import StudentError
 from ..solution import NOTEBOOK_IMPORTS
 
 # ----------------------------------------------------------------------------
@@ -35,13 +38,13 @@ from ..solution import NOTEBOOK_IMPORTS
 START, END = "### START CODE HERE ###", "### END CODE HERE ###"
 
 
-def code_lines(source):
+def code_lines(source: str) -> list[str]:
     """The lines of code, stripped, without blank lines and comments."""
     stripped = (line.strip() for line in source.splitlines())
     return [line for line in stripped if line and not line.startswith("#")]
 
 
-def placeholders(released):
+def placeholders(released: str) -> set[str]:
     """The released cell's lines between the START and END markers that hold a None to replace."""
     lines, inside = set(), False
     for line in released.splitlines():
@@ -54,7 +57,7 @@ def placeholders(released):
     return lines
 
 
-def unwritten(name, source, released, error=None):
+def unwritten(name: str, source: str, released: str | None, error: StudentError | None = None) -> Cause | None:
     """The feedback for an exercise not done yet, or None: when the cell's code is the
     release's, or when ``error`` was raised on a line that is still a placeholder."""
     if released is None:
@@ -71,7 +74,7 @@ def unwritten(name, source, released, error=None):
     return None
 
 
-def placeholder_behind(source, released, failing_line):
+def placeholder_behind(source: str, released: str, failing_line: str) -> tuple[int, str] | None:
     """(line number, text) of a placeholder of the release left in ``source`` that the line that
     raised is, or assigns a name that line reads; None if there is none."""
     names_read = set(re.findall(r"[A-Za-z_]\w*", failing_line))
@@ -91,7 +94,7 @@ def placeholder_behind(source, released, failing_line):
 # ----------------------------------------------------------------------------
 
 
-def function_node(source, name):
+def function_node(source: str, name: str) -> ast.FunctionDef | None:
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -109,11 +112,11 @@ def _own_nodes(node, loops=()):
         yield from _own_nodes(child, inner)
 
 
-def returns_in_loops(function):
+def returns_in_loops(function: ast.FunctionDef) -> list[tuple[ast.Return, ast.AST]]:
     return [(node, loops[-1]) for node, loops in _own_nodes(function) if isinstance(node, ast.Return) and loops]
 
 
-def assignments(function):
+def assignments(function: ast.FunctionDef) -> dict[str, list[tuple[int, bool, bool]]]:
     """{name: [(line, inside a loop, reads the name itself)]} of plain ``name = …`` statements."""
     found = {}
     for node, loops in _own_nodes(function):
@@ -126,12 +129,12 @@ def assignments(function):
     return found
 
 
-def quoted(source, line):
+def quoted(source: str, line: int) -> str:
     lines = source.splitlines()
     return lines[line - 1].strip() if 0 < line <= len(lines) else ""
 
 
-def shape_of_code(name, source, solution):
+def shape_of_code(name: str, source: str, solution: str) -> str | None:
     """What the student's control flow does that the solution's never does, or None."""
     mine, right = function_node(source, name), function_node(solution, name)
     if mine is None or right is None:
@@ -164,7 +167,7 @@ def shape_of_code(name, source, solution):
 _solution_lock = threading.Lock()  # the solution runs in this process, on numpy's global random state
 
 
-def solution_notes(spec, case, sources):
+def solution_notes(spec: FunctionSpec, case: Case, sources: dict[str, str]) -> list[list]:
     """The solution's notes (tracer.follow) on ``case``; ``sources``: {function: its compact
     solution source} for the graded function and those it calls."""
     namespace = {"__name__": "solution"}
@@ -245,7 +248,7 @@ def _flat_values(summary):
     return summary.get("values") if summary.get("kind") == "array" else None
 
 
-def departure(name, source, mine, right):
+def departure(name: str, source: str, mine: list[list], right: list[list]) -> str | None:
     """The first note of the student's run whose value is not the solution's at the same point
     (the same variable, its same n-th value), in the order the student's lines ran, as a
     sentence; None when none departs.  When that value's shape is wrong because a variable its
@@ -355,7 +358,7 @@ MEANINGS = (
 )  # fmt: skip
 
 
-def meaning(error):
+def meaning(error: StudentError) -> str | None:
     """A sentence about what ``error`` (a StudentError) means in this assignment, or None."""
     for kind, pattern, sentence in MEANINGS:
         if error.type != kind:

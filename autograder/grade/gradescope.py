@@ -12,6 +12,8 @@ crash; a failure of the grader itself exits non-zero, which Gradescope shows as 
 error that staff can rerun, never a 0 recorded as a grade.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import stat
@@ -76,7 +78,7 @@ exec "${{AUTOGRADER_PYTHON:-$root/venv/bin/python}}" -m autograder gradescope-ru
 # ----------------------------------------------------------------------------
 
 
-def requirements():
+def requirements() -> str:
     """The pinned versions of what grading imports, read from pyproject.toml's groups."""
     groups = tomllib.loads((COURSE_ROOT / "pyproject.toml").read_text())["dependency-groups"]
     pins = {}
@@ -88,7 +90,7 @@ def requirements():
     return "".join(f"{name}=={pins[name]}\n" for name in RUNTIME)
 
 
-def bundle_files():
+def bundle_files() -> dict[str, Path]:
     """{name in the zip: path on disk} of the course files grading needs (links resolved)."""
     files = {}
     sources = [
@@ -100,15 +102,17 @@ def bundle_files():
         for path in sorted(folder.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
                 files[f"{COURSE}/{name}/{path.relative_to(folder)}"] = path
-    # the solution, the data set, and the assignment's facts (the rule that finds graded cells)
+    # the solution, the data set, and the assignment's facts (the rule that finds graded cells),
+    # which the grader imports from the course root, as through the course's link (paths.COURSE_MODULES)
     for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt", SOURCE_DIR / "assignment.py"):
         files[f"{COURSE}/source/{SOURCE_DIR.name}/{path.name}"] = path
+    files[f"{COURSE}/assignment.py"] = SOURCE_DIR / "assignment.py"
     # the notebook as students get it: an exercise left as released reads "not implemented yet"
     files[f"{COURSE}/release/{RELEASE_DIR.name}/{NOTEBOOK}"] = RELEASE_DIR / NOTEBOOK
     return files
 
 
-def build_bundle(out):
+def build_bundle(out: Path | str) -> int:
     """Write the autograder zip to ``out``; returns the number of files in it."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -131,7 +135,7 @@ def build_bundle(out):
 # ----------------------------------------------------------------------------
 
 
-def find_upload(folder):
+def find_upload(folder: Path) -> tuple[Path | None, str | None]:
     """(the notebook to grade, None) or (None, what the student should upload instead)."""
     from .submission import shown
 
@@ -155,11 +159,11 @@ def find_upload(folder):
     return None, f"The upload holds {len(notebooks)} notebooks ({listed}); it is unclear which to grade. {advice}"
 
 
-def run(root=ROOT):
+def run(root: Path = ROOT) -> int:
     """Grade the upload in ``root``/submission into ``root``/results/results.json."""
-    from ..sandbox.host import protections
+    from ..sandbox.machine import protections
     from .cluster import course_fingerprint
-    from .grading import Grader
+    from .grading import grade_notebook
 
     root = Path(root)
     results = root / "results" / "results.json"
@@ -170,7 +174,7 @@ def run(root=ROOT):
                                               "extra_data": fingerprint}, indent=2) + "\n")  # fmt: skip
         return 0
     try:
-        result = Grader().grade(path, student=path.stem)
+        result = grade_notebook(path, student=path.stem)
     except Exception as error:  # the grader's fault: Gradescope shows an error that staff can rerun
         print(f"the autograder failed on this submission ({type(error).__name__}: {error})", file=sys.stderr)
         return 1

@@ -6,14 +6,23 @@ only.  The student's process gets those references, never the reference of the f
 being graded, and never an expected output: comparisons happen here.
 """
 
+from __future__ import annotations
+
+import dataclasses
 import logging
 import re
 import time
+from collections.abc import Collection
+from pathlib import Path
+
+from assignment import EXERCISES
 
 from .. import faults
 from ..checks import SPECS
-from ..checks.base import Cause, Partial, same
-from ..sandbox.host import Limits, default_limits, run_task
+from ..checks.base import Case, Cause, Check, FunctionSpec, Partial, Verdict, same
+from ..sandbox.limits import Limits, default_limits
+from ..sandbox.messages import StudentError, Task
+from ..sandbox.run import run_task
 from ..solution import compact, graded_cell_sources
 from . import explain
 from .expected import load_expected
@@ -35,7 +44,7 @@ HINTS = {
 }
 
 
-def own_versions(spec, cells, graded):
+def own_versions(spec: FunctionSpec, cells: dict[str, str], graded: dict[str, FunctionResult]) -> dict[str, str] | None:
     """The student's cells for the functions ``spec`` calls, if every one of them was graded
     in this submission with full marks; else None."""
     if not spec.dependencies:
@@ -73,7 +82,7 @@ def _pay_only_for_work(spec, results):
             )
 
 
-def verdict(check, feedback):
+def verdict(check: Check, feedback: Verdict) -> CheckResult:
     """The CheckResult of a judge's answer: None (passed), a Partial (part of the points) or the feedback."""
     if feedback is None:
         return CheckResult(check.name, True, "passed", float(check.points), float(check.points))
@@ -83,7 +92,7 @@ def verdict(check, feedback):
     return CheckResult(check.name, False, feedback, 0.0, float(check.points))
 
 
-def all_failed(spec, feedback, seconds=0.0):
+def all_failed(spec: FunctionSpec, feedback: str, seconds: float = 0.0) -> FunctionResult:
     """Every check of ``spec`` failed, for one reason."""
     checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
     return FunctionResult(spec.name, 0.0, float(spec.points), checks, seconds)
@@ -102,7 +111,7 @@ STUDENT_TEXT = 160  # characters of the student's own exception message shown ba
 ERROR_TYPE = re.compile(r"[A-Za-z_][A-Za-z0-9_.]{0,79}")
 
 
-def students_words(text, limit=STUDENT_TEXT):
+def students_words(text: str, limit: int = STUDENT_TEXT) -> str:
     """Text the student's code produced, on one line, control characters as backslash codes (as
     submission.shown writes names), cut to ``limit``, in quotes: shown as theirs, never mixed
     into the grader's own sentences."""
@@ -110,7 +119,7 @@ def students_words(text, limit=STUDENT_TEXT):
     return '"' + (flat[:limit] + "…" if len(flat) > limit else flat) + '"'
 
 
-def error_feedback(name, error, limits):
+def error_feedback(name: str, error: StudentError, limits: Limits) -> str:
     """What a student reads when their code raised ``error`` (a StudentError the sandbox has
     already cut to size): the exception's type and line, then its message, marked as their code's words."""
     kind = error.type if ERROR_TYPE.fullmatch(error.type) else "an exception"
@@ -126,6 +135,21 @@ def error_feedback(name, error, limits):
     return f"{said} (Seen as: {text}.)" if said else text
 
 
+def build_task(spec: FunctionSpec, source: str, references: dict[str, str], cases: list[Case],
+               own: dict[str, str] | None = None) -> Task:  # fmt: skip
+    """What one run of ``spec``'s function gets: the graded cell (``source``), its ``cases``, and
+    either the reference versions of the functions it calls (``references``, served from
+    outside the student's process) or, ``own``, the student's."""
+    return Task(
+        function=spec.name,
+        student_source=source,
+        dependencies={} if own else {dep: references[dep] for dep in spec.dependencies},
+        own_dependencies=own or {},
+        draws_random=tuple(dep for dep in spec.dependencies if EXERCISES[dep].draws_random),
+        cases=[case.as_task() for case in cases],
+    )
+
+
 class Grader:
     """Grades submissions against the stored references.  One instance serves a whole batch."""
 
@@ -138,21 +162,15 @@ class Grader:
         self.released = released_cells()  # what students start from: an exercise left as it is is not done yet
         self.time_scale, self.limits = time_scale, limits or default_limits()
 
-    def cpu_seconds(self, spec):
+    def cpu_seconds(self, spec: FunctionSpec) -> float:
         return spec.cpu_seconds(self.expected.seconds.get(spec.name, 0.0), self.time_scale)
 
-    def task(self, spec, source, own=None):
-        """What one run gets: the graded cell, and either the reference versions of the functions
-        it calls (served from outside the student's process) or, ``own``, the student's."""
-        return {
-            "function": spec.name,
-            "student_source": source,
-            "dependencies": {} if own else {dep: self.dependencies[dep] for dep in spec.dependencies},
-            "own_dependencies": own or {},
-            "cases": [case.as_task() for case in self.cases[spec.name]],
-        }
+    def task(self, spec: FunctionSpec, source: str, own: dict[str, str] | None = None) -> Task:
+        return build_task(spec, source, self.dependencies, self.cases[spec.name], own)
 
-    def grade_function(self, spec, source, why_missing=None, own=None):
+    def grade_function(
+        self, spec: FunctionSpec, source: str | None, why_missing: str | None = None, own: dict[str, str] | None = None
+    ) -> FunctionResult:
         """The function's checks.  ``own``: the student's versions of the functions it calls,
         given only when each of them passed every one of its checks.  They are tried first,
         in the student's process, with no call crossing to the references (22,001 remote
@@ -261,7 +279,7 @@ class Grader:
         case = next((c for c in self.cases[spec.name] if c.traced and self._differs(spec, observed.get(c.id))), None)
         if case is None:
             return None
-        task = self.task(spec, source) | {"cases": [case.as_task() | {"trace": True}]}
+        task = dataclasses.replace(self.task(spec, source), cases=[case.as_task() | {"trace": True}])
         traced = run_task(task, limits).cases().get(case.id)
         if traced is None or not traced.trace:
             return None
@@ -307,7 +325,15 @@ class Grader:
     def _all_failed(self, spec, feedback, start):
         return all_failed(spec, feedback, time.perf_counter() - start)
 
-    def grade(self, path, student=None, only=None, data=None, unreadable=None):
+    def grade(
+        self,
+        path: Path | str,
+        student: str | None = None,
+        *,
+        only: Collection[str] | None = None,
+        data: bytes | None = None,
+        unreadable: str | None = None,
+    ) -> SubmissionResult:
         """Grade the notebook at ``path`` (``data``: its bytes, when already read; ``unreadable``:
         why a read already failed); never raises for anything inside the notebook."""
         submission = read_submission(path, student, data, unreadable)
@@ -319,3 +345,9 @@ class Grader:
             own = own_versions(spec, submission.cells, functions)
             functions[name] = self.grade_function(spec, submission.cells.get(name), why, own)
         return SubmissionResult(shown(path), submission.student, functions, list(submission.errors))
+
+
+def grade_notebook(path: Path | str, *, student: str | None = None, only: list[str] | None = None) -> SubmissionResult:
+    """Grade the one notebook at ``path`` (``only``: these functions) with a fresh Grader; never
+    raises for anything inside the notebook.  A class is graded with ``batch.grade_batch``."""
+    return Grader().grade(path, student, only=only)

@@ -6,16 +6,23 @@ reaches readers as plain text: CSV cells cannot start a spreadsheet formula, and
 table shows names literally (no rich markup; control characters were escaped at intake).
 """
 
+from __future__ import annotations
+
 import csv
 import io
 import json
 import os
 import tempfile
 import urllib.parse
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..paths import GRADED_FUNCTIONS
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 MAX_SCORE = 100.0
 NOT_GRADED = "internal grader error"  # how the error of a submission the grader failed on starts
@@ -32,7 +39,7 @@ class CheckResult:
     # (grading._pay_only_for_work).  Shown as not passed, with its feedback saying why.
     withheld: bool = False
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         plain = {
             "name": self.name,
             "passed": self.passed,
@@ -57,7 +64,7 @@ class FunctionResult:
     # is: its explanation is also the first failed check's feedback.
     diagnosis: str | None = None
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {
             "score": self.score,
             "max_score": self.max_score,
@@ -68,7 +75,7 @@ class FunctionResult:
         }
 
     @classmethod
-    def from_dict(cls, name, data):
+    def from_dict(cls, name: str, data: dict) -> FunctionResult:
         checks = [CheckResult(**c) for c in data["checks"]]
         return cls(
             name,
@@ -89,15 +96,15 @@ class SubmissionResult:
     errors: list = field(default_factory=list)
 
     @property
-    def score(self):
+    def score(self) -> float:
         return round(sum(f.score for f in self.functions.values()), 6)
 
     @property
-    def graded(self):
+    def graded(self) -> bool:
         """False when the grader failed on this submission (it is to be regraded, not scored 0)."""
         return not any(error.startswith(NOT_GRADED) for error in self.errors)
 
-    def to_dict(self):
+    def to_dict(self) -> dict:
         return {
             "path": self.path,
             "student": self.student,
@@ -108,12 +115,12 @@ class SubmissionResult:
         }
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: dict) -> SubmissionResult:
         functions = {name: FunctionResult.from_dict(name, f) for name, f in data["functions"].items()}
         return cls(data["path"], data["student"], functions, list(data.get("errors", [])))
 
 
-def write_atomically(path, text):
+def write_atomically(path: Path | str, text: str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -128,16 +135,16 @@ def write_atomically(path, text):
         raise
 
 
-def to_json(results):
+def to_json(results: list[SubmissionResult]) -> str:
     return json.dumps({"submissions": [r.to_dict() for r in results]}, indent=2) + "\n"
 
 
-def spreadsheet_text(value):
+def spreadsheet_text(value: str) -> str:
     """A text cell no spreadsheet runs as a formula (OWASP's advice: a leading quote)."""
     return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def to_csv(results):
+def to_csv(results: list[SubmissionResult]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)
@@ -153,7 +160,7 @@ CSV_COLUMNS = ["student", "path", *GRADED_FUNCTIONS, "score", "max_score", "erro
 REPORT_STARTS = ('{\n  "submissions": [', ",".join(CSV_COLUMNS) + "\r\n")
 
 
-def written_by_us(path):
+def written_by_us(path: Path | str) -> bool:
     """Whether the existing file ``path`` is a report this grader writes (so may be replaced)."""
     try:
         with open(path, "rb") as file:
@@ -163,12 +170,12 @@ def written_by_us(path):
     return head.startswith(REPORT_STARTS)
 
 
-def foreign_reports(*paths):
+def foreign_reports(*paths: Path | str | None) -> list[Path | str]:
     """The given report paths that exist but hold something this grader did not write."""
     return [path for path in paths if path and Path(path).exists() and not written_by_us(path)]
 
 
-def to_gradescope(result, preamble=""):
+def to_gradescope(result: SubmissionResult, preamble: str = "") -> str:
     """Gradescope's results.json for one submission: a test per check, feedback as plain text.
     A check is "passed" only when it pays its points: one that passed but pays nothing (see
     grading._pay_only_for_work) is shown as failed, with its feedback saying why."""
@@ -199,13 +206,20 @@ def to_gradescope(result, preamble=""):
     return json.dumps(document, indent=2) + "\n"
 
 
-def folder_name(student):
+def folder_name(student: str) -> str:
     """A single, safe folder name for a student id (ids may hold "/", or be ".." as a file's stem)."""
     quoted = urllib.parse.quote(student, safe=" ")
     return "%2E" + quoted[1:] if quoted.startswith(".") else quoted
 
 
-def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, skip=(), rescue=None):
+def write_reports(
+    results: list[SubmissionResult],
+    json_path: Path | str | None = None,
+    csv_path: Path | str | None = None,
+    gradescope_dir: Path | str | None = None,
+    skip: Collection[str] = (),
+    rescue: Callable[[], Path] | None = None,
+) -> tuple[list[str], list[str]]:
     """Write the reports asked for (Gradescope's for every graded student id not in ``skip``).  A report
     that cannot be written is written into the folder ``rescue()`` gives instead (under the
     same name).  Returns (a sentence for each report not written where asked, the targets of
@@ -238,7 +252,7 @@ def write_reports(results, json_path=None, csv_path=None, gradescope_dir=None, s
     return sentences, lost
 
 
-def table(results):
+def table(results: list[SubmissionResult]) -> Table:
     """A rich Table: one row per submission, a column per function."""
     from rich.table import Table
     from rich.text import Text

@@ -12,6 +12,8 @@ trusts it only as far as it can prove that it wrote it:
   the right references digest, is ignored with a warning.
 """
 
+from __future__ import annotations
+
 import hashlib
 import hmac
 import json
@@ -32,9 +34,9 @@ class ResumeFileRefused(OSError):
     """Something other than this grader's own resume file lies where it should be."""
 
 
-def resume_key():
+def resume_key() -> bytes:
     """This user's key for the resume files, made once, readable by this user only."""
-    from ..sandbox.host import private_cache
+    from ..sandbox.library import private_cache
 
     path = private_cache() / KEY_FILE
     for _ in range(2):
@@ -95,7 +97,7 @@ class ResumeFile:
         text = json.dumps(entry, sort_keys=True, separators=(",", ":")).encode()
         return hmac.new(self.key, text, hashlib.sha256).hexdigest()
 
-    def done(self):
+    def done(self) -> dict[tuple[str, str], SubmissionResult]:
         """{(path, digest): SubmissionResult} of this grader's lines for these references (a torn
         last line is ignored; so is a line it did not write, with a warning)."""
         chunks = []
@@ -117,7 +119,7 @@ class ResumeFile:
             log.warning("%s: %d lines were not written by this grader and are ignored", self.path, self.ignored)
         return found
 
-    def append(self, key, result):
+    def append(self, key: tuple[str, str], result: SubmissionResult) -> None:
         entry = {"path": key[0], "digest": key[1], "references": self.references, "result": result.to_dict()}
         line = json.dumps({"mac": self._mac(entry), "entry": entry}) + "\n"
         with self.lock:
@@ -129,7 +131,7 @@ class ResumeFile:
                 problem = f"the resume file {self.path} could not be appended to ({error.strerror})"
                 self.failure = self.failure or problem
 
-    def close(self, remove=False):
+    def close(self, remove: bool = False) -> None:
         os.close(self.descriptor)
         if remove:
             self.path.unlink(missing_ok=True)

@@ -24,6 +24,8 @@ which keep normalised fragments only, never a notebook) and with folders of know
 (notebooks or ``.py`` files); rarity is always the batch's own.
 """
 
+from __future__ import annotations
+
 import ast
 import builtins
 import difflib
@@ -33,19 +35,24 @@ import json
 import keyword
 import re
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..paths import GRADED_FUNCTIONS
 from .submission import find_graded_cells, find_notebooks, load_notebook, released_cells
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 FRAGMENT_TOKENS = 8
 COMMON_SHARE = 0.5  # a fragment that this share of the other students wrote is evidence of nothing
 LEAST_FRAGMENTS = 10  # a score's denominator is at least this many fully rare fragments
 ARCHIVE_FORMAT = 1
 KEPT_NAMES = set(keyword.kwlist) | set(dir(builtins)) | {"np"}
-TOKEN = re.compile(
-    r"""[A-Za-z_]\w*|\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|[rbfuRBFU]*("|')(?:\\.|(?!\1).)*\1"""
+TOKEN = re.compile(  # a string first, so that its prefix (r"…", b'…') is not read as a name
+    r"""[rbfuRBFU]{0,2}("|')(?:\\.|(?!\1).)*\1|[A-Za-z_]\w*|\d[\d_]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?"""
     r"""|\*\*=?|//=?|==|!=|<=|>=|->|:=|[-+*/%@&|^<>]=?|\S"""
 )
 
@@ -83,7 +90,7 @@ class Pair:
 # ----------------------------------------------------------------------------
 
 
-def normalised_tokens(line):
+def normalised_tokens(line: str) -> list[str]:
     """The tokens of one line of code: names written V, literals S or N, comments dropped."""
     tokens, previous = [], ""
     for match in TOKEN.finditer(line):
@@ -103,7 +110,7 @@ def normalised_tokens(line):
     return tokens
 
 
-def own_lines(cell, released):
+def own_lines(cell: str, released: str) -> list[str]:
     """The lines of ``cell`` that are not the released cell's (compared without their spacing)."""
     mine = cell.splitlines()
     matcher = difflib.SequenceMatcher(None, [line.strip() for line in released.splitlines()],
@@ -115,7 +122,7 @@ def own_lines(cell, released):
     return kept
 
 
-def fingerprint(name, cells, released):
+def fingerprint(name: str, cells: dict[str, str], released: dict[str, str]) -> Code:
     """The Code of one submission's graded cells ({function: source})."""
     code = Code(name)
     for function in GRADED_FUNCTIONS:
@@ -132,12 +139,12 @@ def fingerprint(name, cells, released):
     return code
 
 
-def notebook_code(path, name, released):
+def notebook_code(path: Path, name: str, released: dict[str, str]) -> Code:
     notebook, _ = load_notebook(path)
     return fingerprint(name, find_graded_cells(notebook)[0] if notebook is not None else {}, released)
 
 
-def python_file_code(path, name, released):
+def python_file_code(path: Path, name: str, released: dict[str, str]) -> Code:
     """A known solution kept as a .py file: its functions named like the exercises."""
     try:
         source = Path(path).read_text(encoding="utf-8", errors="replace")
@@ -154,7 +161,7 @@ def python_file_code(path, name, released):
 # ----------------------------------------------------------------------------
 
 
-def write_archive(folder, codes):
+def write_archive(folder: Path | str, codes: list[Code]) -> Path:
     """This term's normalised fragments (never a notebook, never a line as written), for next year."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -166,7 +173,7 @@ def write_archive(folder, codes):
     return path
 
 
-def read_archive(path):
+def read_archive(path: Path) -> list[Code]:
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     if data.get("format") != ARCHIVE_FORMAT:
         raise ValueError(f"{path} is not an archive of `similarity --archive`")
@@ -178,7 +185,7 @@ def read_archive(path):
     return codes
 
 
-def other_sources(folders, released):
+def other_sources(folders: list[Path | str], released: dict[str, str]) -> list[Code]:
     """The Codes of every archive, notebook and .py file below ``folders``, named by where they came from."""
     codes = []
     for folder in map(Path, folders):
@@ -201,7 +208,7 @@ def other_sources(folders, released):
 # ----------------------------------------------------------------------------
 
 
-def rarity(held_by_others, others):
+def rarity(held_by_others: int, others: int) -> float:
     """How much a fragment that ``held_by_others`` of ``others`` students also wrote says."""
     if others == 0:
         return 1.0
@@ -217,10 +224,10 @@ class Rarity:
         self.held_by, self.students = held_by, students
         self.bases = {}
 
-    def weight(self, digest, own_copies, others):
+    def weight(self, digest: str, own_copies: int, others: int) -> float:
         return rarity(self.held_by.get(digest, 0) - own_copies, others)
 
-    def worth(self, code, others):
+    def worth(self, code: Code, others: int) -> float:
         """What ``code`` could be evidence of, as if its partner shared none of it (cached per
         code; a pair corrects it for what the two share)."""
         key = (id(code), others)
@@ -229,7 +236,7 @@ class Rarity:
         return self.bases[key]
 
 
-def compare_two(first, second, rarity_of):
+def compare_two(first: Code, second: Code, rarity_of: Rarity) -> Pair:
     """The Pair of two Codes (``first`` is in the batch; ``second`` may be from elsewhere)."""
     in_batch = first.in_batch + second.in_batch
     others = rarity_of.students - in_batch
@@ -248,7 +255,12 @@ def compare_two(first, second, rarity_of):
     return Pair(first.name, second.name, similarity, evidence, shared)
 
 
-def compare(paths, html=None, against=(), archive=None):
+def compare(
+    paths: list[Path | str],
+    html: Path | str | None = None,
+    against: Collection[Path | str] = (),
+    archive: Path | str | None = None,
+) -> list[Pair]:
     """The pairs of submissions found under ``paths`` (and of each with the sources ``against``),
     most similar first.  ``html``: also write the report there; ``archive``: also store
     this batch's fingerprints in that folder."""
@@ -280,7 +292,7 @@ def compare(paths, html=None, against=(), archive=None):
 # ----------------------------------------------------------------------------
 
 
-def table(pairs, top):
+def table(pairs: list[Pair], top: int) -> Table:
     from rich.table import Table
     from rich.text import Text
 
@@ -303,7 +315,7 @@ mark { background: #ffe08a; }
 """
 
 
-def report_html(pairs, codes, top=50):
+def report_html(pairs: list[Pair], codes: list[Code], top: int = 50) -> str:
     """One page, offline (no external resource), with the students' names and, per pair, the
     lines behind its rare shared fragments side by side; everything students wrote escaped."""
     escape = markup.escape

@@ -11,16 +11,20 @@ following links, to a bounded depth.  Student ids come from the documented layou
 file names stay bytes until shown, then are shown escaped (``shown``).
 """
 
+from __future__ import annotations
+
 import errno
 import json
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR, load_assignment
+import assignment
 
-FACTS = load_assignment()
+from ..paths import ASSIGNMENT, GRADED_FUNCTIONS, NOTEBOOK, RELEASE_DIR
+
 MAX_BYTES = 50 * 1024**2  # a notebook with all its outputs is a few MB
 MAX_CELLS = 5000
 MAX_INTEGER_DIGITS = 4000  # Python refuses to read an int of more than 4300 digits
@@ -36,14 +40,14 @@ class Submission:
     errors: list = field(default_factory=list)
 
 
-def shown(text):
+def shown(text: str | Path) -> str:
     """``text`` (a name from the file system: undecodable bytes are kept as surrogates) as
     printable text: undecodable bytes and control characters (ANSI escapes) as backslash codes."""
     text = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
-def student_id(path, root=None):
+def student_id(path: Path, root: Path | None = None) -> str:
     """The id the documented layout gives a notebook found under the folder ``root`` (or named
     on its own, ``root=None``): nbgrader's ``[submitted/]<student>/<assignment>/x.ipynb`` gives
     <student>; ``<student>/Dinosaurus_Island.ipynb`` gives <student>; a notebook directly in
@@ -61,7 +65,7 @@ def student_id(path, root=None):
     return shown(below.with_suffix(""))
 
 
-def code_cells(notebook):
+def code_cells(notebook: dict) -> Iterator[tuple[int, str, str | None]]:
     """(index, source, grade_id or None) of each code cell; tolerant of list-or-string sources."""
     for index, cell in enumerate(notebook.get("cells", [])):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -89,7 +93,9 @@ class Seen:
     inode: int
 
 
-def read_regular_file(path, limit=MAX_BYTES, seen=None):
+def read_regular_file(
+    path: Path | str, limit: int = MAX_BYTES, seen: Seen | None = None
+) -> tuple[bytes | None, str | None]:
     """(bytes, None) for a regular file of at most ``limit`` bytes, else (None, why not).
     Never follows a link and never opens anything but a regular file (a FIFO would block,
     a device could be endless).  ``seen``: what the scan saw; the file is then opened from the
@@ -134,7 +140,7 @@ def _open_beneath(root, path, flags):
         os.close(folder)
 
 
-def load_notebook(path, data=None):
+def load_notebook(path: Path | str, data: bytes | None = None) -> tuple[dict | None, str | None]:
     """The notebook as a dict (nbformat 4; older versions upgraded by nbformat), or a sentence
     saying why it cannot be read.  ``data``: the file's bytes, when already read."""
     name = shown(Path(path).name)
@@ -165,7 +171,7 @@ def _integer(digits):
     return int(digits) if len(digits) <= MAX_INTEGER_DIGITS else digits
 
 
-def upgraded(text):
+def upgraded(text: str) -> dict | None:
     """An nbformat-3 notebook (cells in worksheets, sources as lists of lines) as nbformat 4,
     read and converted by nbformat itself."""
     import nbformat
@@ -176,12 +182,12 @@ def upgraded(text):
         return None
 
 
-def find_graded_cells(notebook):
+def find_graded_cells(notebook: dict) -> tuple[dict[str, str], list[str]]:
     """{function: source} and the problems met on the way, by the assignment's one rule
     (assignment.locate, which the students' check.py applies too)."""
     cells = list(code_cells(notebook))
     sources = {index: source for index, source, _ in cells}
-    found, errors = FACTS.locate(cells), []
+    found, errors = assignment.locate(cells), []
     for name in GRADED_FUNCTIONS:
         if name not in found:
             errors.append(f"no cell for {name} was found (neither its grade_id, its marker line nor `def {name}(`)")
@@ -194,7 +200,9 @@ def find_graded_cells(notebook):
     return {name: sources[located.index] for name, located in found.items()}, errors
 
 
-def read_submission(path, student=None, data=None, unreadable=None):
+def read_submission(
+    path: Path | str, student: str | None = None, data: bytes | None = None, unreadable: str | None = None
+) -> Submission:
     """The submission at ``path`` (``data``: its bytes, when already read; ``unreadable``: why it
     could not be read, when a read already failed: it is then not read again)."""
     path = Path(path)
@@ -207,24 +215,24 @@ def read_submission(path, student=None, data=None, unreadable=None):
     return submission
 
 
-def released_cells():
+def released_cells() -> dict[str, str]:
     """{function: source} of the graded cells as the release hands them to students."""
     notebook, _ = load_notebook(RELEASE_DIR / NOTEBOOK)
     return find_graded_cells(notebook)[0] if notebook is not None else {}
 
 
-def find_notebooks(paths):
+def find_notebooks(paths: list[Path | str]) -> list[tuple[Path, str]]:
     """(path, student) for each notebook named, or found below the folders named, in order."""
     return find_notebooks_with_notes(paths)[0]
 
 
-def find_notebooks_with_notes(paths):
+def find_notebooks_with_notes(paths: list[Path | str]) -> tuple[list[tuple[Path, str]], dict[str, str]]:
     """([(path, student)], {student: sentence}).  See scan."""
     found, notes, _ = scan(paths)
     return found, notes
 
 
-def scan(paths):
+def scan(paths: list[Path | str]) -> tuple[list[tuple[Path, str]], dict[str, str], dict[Path, Seen]]:
     """([(path, student)], {student: sentence}, {path: Seen}).  Folders are searched without
     following links, at most ``MAX_FOLDER_DEPTH`` deep; every entry named ``*.ipynb`` is listed
     whatever it is, so that a link or a FIFO is reported (``read_regular_file`` refuses it)

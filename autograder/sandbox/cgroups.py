@@ -7,6 +7,8 @@ has a unified hierarchy with those controllers, else the v1 ``memory``, ``pids``
 hierarchies.  Where neither can be written, runs keep their per-process rlimits only.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import secrets
@@ -23,7 +25,7 @@ def _writable(path):
 
 
 @functools.cache
-def layout():
+def layout() -> str | None:
     """ "v2", "v1" or None: which hierarchy the grader can make its cgroups in."""
     if os.geteuid() != 0:
         return None
@@ -49,12 +51,12 @@ def _v2_parent():
     return parent
 
 
-def available():
+def available() -> str:
     """A short description for the start of a batch, or '' when cgroups cannot be used."""
     return {"v2": "v2 (memory.max, pids.max, cpu.max)", "v1": "v1 (memory, pids, cpu)"}.get(layout(), "")
 
 
-def create(memory_bytes, processes, cpus):
+def create(memory_bytes: int, processes: int, cpus: float) -> list[str]:
     """Make one run's cgroups with their limits; returns their folders (empty without cgroups)."""
     name = f"run-{os.getpid()}-{secrets.token_hex(4)}"
     version = layout()
@@ -80,7 +82,7 @@ def create(memory_bytes, processes, cpus):
     return []
 
 
-def remove(groups):
+def remove(groups: list[str]) -> None:
     """Remove a run's cgroups once its processes are gone (they are killed before this)."""
     for group in groups:
         for _ in range(50):

@@ -19,6 +19,8 @@ quiet machine it is about the wall clock; on a busy one it is what the wall cloc
 been on a quiet one.
 """
 
+from __future__ import annotations
+
 import functools
 import os
 import time
@@ -41,14 +43,14 @@ class Usage:
     processes: int  # how many are alive
 
     @property
-    def idle(self):
+    def idle(self) -> float:
         """Seconds the student's process neither computed, nor waited for a CPU, nor waited for
         the supervisor (to get a CPU, then to serve its call): it slept, or blocked on
         something of its own."""
         waiting = self.student_waited + self.supervisor_waited + self.serving
         return max(0.0, self.wall - self.student_cpu - waiting)
 
-    def charged(self, waits_measured=True):
+    def charged(self, waits_measured: bool = True) -> float:
         """What the run pays: the CPU time of the student's processes and of the calls it made
         to the supervisor, and (where the kernel reports waiting) the time it spent idle.  Not
         the supervisor's own CPU time: it waits awake for the next call of a call loop
@@ -93,7 +95,7 @@ def _waited(pid):
 
 
 @functools.cache
-def waiting_is_measured():
+def waiting_is_measured() -> bool:
     """Whether this kernel reports run-queue delays (CONFIG_SCHED_INFO): without them a run's
     charged time is its CPU time only, and waiting cannot be told apart from sleeping."""
     start = time.process_time()
@@ -123,7 +125,7 @@ class RunMeter:
         self.gone_waited = 0
         self.supervisor = (0, 0)  # its own ticks and waited ns, as last read
 
-    def members(self):
+    def members(self) -> dict[tuple[int, int], tuple]:
         """{(pid, start time): (parent, own ticks, children's ticks, rss pages, ended)} of the tree below root."""
         table = {}
         for name in os.listdir("/proc"):
@@ -148,13 +150,13 @@ class RunMeter:
         self.seen.update(tree)
         return tree
 
-    def taken_by_another(self, pid):
+    def taken_by_another(self, pid: int) -> bool:
         """Whether ``pid`` now names a process this meter never saw in the run's tree (its pid
         was reused): a kill by that pid would hit another run, or anything else."""
         stat = _stat(pid)
         return stat is not None and (pid, stat[1]) not in self.seen
 
-    def sample(self):
+    def sample(self) -> Usage:
         tree = self.members()
         alive_pids = {pid for pid, _ in tree}
         for key, (own, reaped, waited, parent) in list(self.living.items()):
@@ -185,11 +187,11 @@ class RunMeter:
             processes=len(tree),
         )
 
-    def living_pids(self):
+    def living_pids(self) -> list[int]:
         """The pids of the tree's processes that have not ended (the root's included)."""
         return [pid for (pid, _), stat in self.members().items() if not stat[-1]]
 
-    def proportional_memory(self):
+    def proportional_memory(self) -> int:
         """Bytes of memory the tree uses, each shared page divided among its users (read only
         when the cheaper sum of resident sizes, which counts a shared page in every process,
         is over the cap: the run's processes share numpy's pages with the process server)."""

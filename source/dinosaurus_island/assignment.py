@@ -1,6 +1,7 @@
-"""The assignment's facts in one place: its graded exercises, and the one rule that finds their
-cells in a notebook.  check.py (on your machine) and the autograder both read this file, so they
-always agree on which cell is graded.  Standard library only.
+"""The assignment's facts in one place: its graded exercises (name, marker, signature, points,
+what each calls, whether it draws random numbers, how long check.py lets its test run), and the
+one rule that finds their cells in a notebook.  check.py (on your machine) and the autograder
+both read this file, so they always agree on which cell is graded.  Standard library only.
 """
 
 import re
@@ -14,13 +15,15 @@ class Exercise:
     signature: str  # as written in the release
     points: int  # of 100
     calls: tuple = ()  # the other exercises it calls, the most basic first (model -> optimize -> clip)
+    draws_random: bool = False  # it draws from numpy's global random state (np.random.seed, choice)
+    test_seconds: int = 60  # how long check.py lets its visible test run, on a student's machine
 
 
 EXERCISES = {
     exercise.name: exercise
     for exercise in (
         Exercise("clip", "UNQ_C1", "gradients, maxValue", 20),
-        Exercise("sample", "UNQ_C2", "parameters, char_to_ix, seed", 30),
+        Exercise("sample", "UNQ_C2", "parameters, char_to_ix, seed", 30, draws_random=True),
         Exercise("optimize", "UNQ_C3", "X, Y, a_prev, parameters, learning_rate=0.01", 20, calls=("clip",)),
         Exercise(
             "model",
@@ -28,6 +31,7 @@ EXERCISES = {
             "data_x, ix_to_char, char_to_ix, num_iterations=35000, n_a=50, dino_names=7, vocab_size=27, verbose=False",
             30,
             calls=("clip", "sample", "optimize"),
+            test_seconds=600,  # 22,001 training steps
         ),
     )
 }
@@ -46,7 +50,7 @@ VISIBLE_INPUTS = {
 BY_MARKER = {exercise.marker: exercise.name for exercise in EXERCISES.values()}
 # Only spaces and tabs around the "#": a pattern whose \s could cross lines would take quadratic
 # time on a cell of a million empty lines.
-MARKER_LINE = re.compile(r"^[ \t]*#[ \t]*(UNQ_C[1-4])\b", re.M)
+MARKER_LINE = re.compile(rf"^[ \t]*#[ \t]*({'|'.join(map(re.escape, BY_MARKER))})\b", re.M)
 DEFINITION = {name: re.compile(rf"^def[ \t]+{name}[ \t]*\(", re.M) for name in EXERCISES}
 
 

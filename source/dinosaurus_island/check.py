@@ -32,7 +32,6 @@ POINTS = {name: exercise.points for name, exercise in EXERCISES.items()}  # of 1
 PROVIDED = set(utils.__all__) | {"np", "copy", "pprint"} | set(GRADED)
 # Names the graded and test cells rely on: a cell that rebinds one breaks every cell run after it.
 RELIED_ON = set(GRADED) | {f"{name}_test" for name in GRADED} | set(utils.__all__)
-SECONDS = {"clip": 60, "sample": 60, "optimize": 60, "model": 600}
 START, END = "### START CODE HERE ###", "### END CODE HERE ###"
 
 # What runs in the fresh process: the notebook's imports, the four graded cells, one test.
@@ -337,12 +336,12 @@ def run_visible_test(name, sources):
             input=__import__("json").dumps(sources),
             capture_output=True,
             text=True,
-            timeout=SECONDS[name],
+            timeout=EXERCISES[name].test_seconds,
             cwd=HERE,
             env=env,
         )
     except subprocess.TimeoutExpired:
-        return False, f"did not finish within {SECONDS[name]} s (a loop that never ends?)"
+        return False, f"did not finish within {EXERCISES[name].test_seconds} s (a loop that never ends?)"
     if done.returncode == 0:
         return True, "visible tests passed"
     for line in reversed(done.stdout.splitlines()):

@@ -3,14 +3,14 @@
 Starting a fresh interpreter for every graded function costs more than most of the functions
 do: importing numpy takes ~0.15 s and loading utils' compiled kernels ~0.4 s.  This server pays
 for that once, then forks one child per sandboxed run; the child locks itself in and runs
-``runner.main`` exactly as a freshly started runner would.
+``supervisor.main`` exactly as a freshly started supervisor would.
 
 What the server may know is kept to a minimum, because every child inherits its memory: it
 never reads a task (no student code, no reference code, no case), only the file descriptors of
 a run and the folder and environment of its child.  The child reads its task itself, after the
 fork, and closes every descriptor but its own before any task code runs.
 
-Started as ``python -I forkserver.py CONTROL_FD HOME``.  Protocol, on the SOCK_SEQPACKET socket
+Started as ``python -I <library>/inside/__main__.py serve CONTROL_FD HOME``.  Protocol, on the SOCK_SEQPACKET socket
 CONTROL_FD: each request is one JSON message
 ``{"cwd": …, "env": {…}}`` carrying four descriptors (a reply socket, and the child's stdin,
 stdout/stderr and result channel).  The server answers on the reply socket with
@@ -19,6 +19,8 @@ stdout/stderr and result channel).  The server answers on the reply socket with
 The server stops when the grader closes the control socket.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import select
@@ -26,19 +28,19 @@ import shutil
 import signal
 import socket
 import sys
+from typing import NoReturn
 
-RESULT_FD = 3  # where the child finds its result channel, as runner.main expects
+from . import supervisor
+
+RESULT_FD = 3  # where the child finds its result channel, as supervisor.main expects
 HOME_PREFIX = "dino-forkserver-"  # the folder the grader makes for a server starts so; the server removes it
 
 
-def warm_up():
+def warm_up() -> None:
     """Import what every run needs, and load the compiled kernels when numba is there."""
-    import jail  # noqa: F401 -- imported now, so that children do not pay for it
+    # Every module of the package is imported by now (supervisor imports the rest): children do
+    # not pay for it, and the student's process may not read the library folder on every rung.
     import numpy as np
-    import refcall  # noqa: F401
-    import runner  # noqa: F401
-    import tracer  # noqa: F401 -- the student's process may not read the library folder on every rung
-    import wire  # noqa: F401
 
     import utils
     from utils.rnn import compiled
@@ -49,7 +51,7 @@ def warm_up():
         utils.rnn_backward([None, 1, 2], [1, 2, 0], p, cache)
 
 
-def child(config, fds):
+def child(config: dict, fds: list[int]) -> NoReturn:
     """In the forked child: take the run's descriptors, drop everything else, run the task."""
     status = 1
     try:
@@ -65,9 +67,7 @@ def child(config, fds):
         os.chdir(config["cwd"])
         os.environ.clear()
         os.environ.update(config["env"])
-        import runner
-
-        runner.main(RESULT_FD)
+        supervisor.main(RESULT_FD)
         sys.stdout.flush()
         status = 0
     except BaseException:  # noqa: B036 -- the supervisor's own failure: its traceback is the grader's clue
@@ -79,7 +79,7 @@ def child(config, fds):
         os._exit(status)
 
 
-def reap(running):
+def reap(running: dict[int, socket.socket]) -> None:
     """Report every child that has ended to the grader that asked for it."""
     while running:
         try:
@@ -103,7 +103,7 @@ def reap(running):
         reply.close()
 
 
-def serve(control):
+def serve(control: socket.socket) -> None:
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     signal.set_wakeup_fd(wake_write)
@@ -139,17 +139,12 @@ def serve(control):
             pass
 
 
-def main():
-    control_fd, home = sys.argv[1:3]  # home: the folder the grader made for this server
+def main(control_fd: str, home: str) -> None:
+    """Serve until the grader closes the control socket; ``home`` is the folder it made for this server."""
     control = socket.socket(fileno=int(control_fd))
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # runner, wire and utils sit beside it
     warm_up()
     serve(control)
     # The grader has gone, stopped or died: our folder is of no more use.  (After an error it
     # stays, with the log, for the grader to read; the grader removes it.)
     if os.path.basename(home).startswith(HOME_PREFIX):
         shutil.rmtree(home, ignore_errors=True)
-
-
-if __name__ == "__main__":
-    main()

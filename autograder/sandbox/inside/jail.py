@@ -2,7 +2,7 @@
 
 Runs inside the sandbox, in the process that is about to execute a student's code (the
 grader's shared library folder holds a copy; it imports only the standard library).  The
-supervisor (``runner.py``) has already put that process into a new PID namespace, of which
+supervisor (``supervisor.py``) has already put that process into a new PID namespace, of which
 it is process 1, so ending it ends every process it ever started.  ``enter`` then
 
 1. moves it into its cgroups (memory, pids and CPU caps for the whole run), when given;
@@ -17,7 +17,7 @@ it is process 1, so ending it ends every process it ever started.  ``enter`` the
    ``no_new_privs``;
 6. installs the seccomp filter (``seccomp.py``): no new namespaces, mounts or network.
 
-Where namespaces are refused (the "uid" and "none" rungs of host.py: a container's root
+Where namespaces are refused (the "uid" and "none" rungs of sandbox/machine.py: a container's root
 without CAP_SYS_ADMIN, an ordinary user without user namespaces), steps 2 to 4 give way to a
 private scratch folder as the working folder and Landlock (``landlock.py``), which confines
 the process to the same allowlist; the fresh uid, rlimits, no_new_privs and the filter hold
@@ -30,18 +30,15 @@ This is what bubblewrap does, done in the forked process because a new interpret
 (bubblewrap must ``exec``) would cost more than most graded functions take.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 import platform
 import resource
 import signal
 
-# Imported now, while the process may still read its library folder (a fresh uid may not).
-if __package__:  # autograder.sandbox.inside.jail, in the grader (which probes what the machine allows)
-    from . import landlock, seccomp
-else:  # in the sandbox's library folder, beside this file
-    import landlock
-    import seccomp
+from . import landlock, seccomp  # imported now, while the process may still read its library folder
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x10000000, 0x20000000, 0x40000000
@@ -71,7 +68,7 @@ def _mount(source, target, kind, flags, options=None):
     _call(_libc.mount(encode(source), encode(target), encode(kind), flags, encode(options)), f"mount {target}")
 
 
-def unshare(flags, what):
+def unshare(flags: int, what: str) -> None:
     _call(_libc.unshare(flags), what)
 
 
@@ -80,7 +77,7 @@ def unshare(flags, what):
 # ----------------------------------------------------------------------------
 
 
-def new_pid_namespace(as_root):
+def new_pid_namespace(as_root: bool) -> None:
     """The next child of this process is process 1 of a new PID namespace.  Without root this
     needs a user namespace too, in which this process's uid is mapped to 0."""
     if as_root:
@@ -96,14 +93,14 @@ def new_pid_namespace(as_root):
         file.write(f"0 {gid} 1")
 
 
-def adopt_orphans():
+def adopt_orphans() -> None:
     """Make this process the reaper of its descendants' orphans (PR_SET_CHILD_SUBREAPER), so a
     process the student's code double-forks stays in this process's tree, where the grader
     counts its CPU time and memory and kills it when the run ends."""
     _call(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "child subreaper")
 
 
-def end_orphans():
+def end_orphans() -> None:
     """Kill and reap every process still below this one: the orphans it adopted (a process the
     student's code double-forked and left running) and theirs, before this process ends and
     they would pass to the machine's init.  Where the student's process was process 1 of its
@@ -137,7 +134,7 @@ def _processes():
         yield int(name), int(data[data.rfind(b")") + 2 :].split()[1]), owner  # the parent: stat's 4th field
 
 
-def confine_supervisor(config):
+def confine_supervisor(config: dict) -> bool:
     """After the supervisor has forked the student's process: put the supervisor inside the run's
     bounds too, since it computes on what the student's process sends.  It joins the run's
     memory and process-count cgroups (not the CPU one: its CPU time is charged by the grader's
@@ -166,7 +163,7 @@ def confine_supervisor(config):
     return uid is not None
 
 
-def drop_bounding_set():
+def drop_bounding_set() -> None:
     """Empty the capability bounding set (needs CAP_SETPCAP): no later exec, of anything, can
     bring a capability back."""
     for capability in range(64):
@@ -179,8 +176,8 @@ def drop_bounding_set():
 # ----------------------------------------------------------------------------
 
 
-def enter(config):
-    """Lock this process in as its rung allows (``config["mode"]``, see host.py); returns the
+def enter(config: dict) -> list[str]:
+    """Lock this process in as its rung allows (``config["mode"]``, see sandbox/machine.py); returns the
     list of protections that hold."""
     held = []
     _first_to_go_when_memory_runs_out()
@@ -216,7 +213,7 @@ def enter(config):
     return held
 
 
-def become(uid):
+def become(uid: int) -> None:
     """Drop to ``uid`` as user and group, with no supplementary groups (needs root's CAP_SETUID/SETGID)."""
     os.setgroups([])
     os.setgid(uid)

@@ -8,6 +8,8 @@ own domain (kernel ABI 6 and later); everything else of the file system, the ans
 the course among it, is refused with EACCES whatever the files' modes.  Standard library only.
 """
 
+from __future__ import annotations
+
 import ctypes
 import os
 import struct
@@ -28,13 +30,13 @@ _libc = ctypes.CDLL(None, use_errno=True)
 _libc.syscall.restype = ctypes.c_long
 
 
-def version():
+def version() -> int:
     """The kernel's Landlock ABI version, 0 when it has none (or a filter refuses the call)."""
     result = _libc.syscall(CREATE_RULESET, None, 0, ASK_VERSION)
     return max(int(result), 0)
 
 
-def handled_file_rights(abi):
+def handled_file_rights(abi: int) -> int:
     rights = EXECUTE | WRITE_FILE | READ_FILE | READ_DIR | MAKE_AND_REMOVE
     rights |= REFER if abi >= 2 else 0
     rights |= TRUNCATE if abi >= 3 else 0
@@ -49,7 +51,7 @@ def _check(result, what):
     return int(result)
 
 
-def restrict(readable, writable):
+def restrict(readable: list[str], writable: list[str]) -> list[str]:
     """Confine this process: read (and run) beneath ``readable``, read and write beneath
     ``writable``, nothing else.  Needs no_new_privs set first.  Returns what now holds, in words."""
     abi = version()

@@ -1,7 +1,7 @@
 """Calls from the student's process to reference functions that live in another process.
 
 When ``model`` is graded it calls the reference ``optimize`` and ``sample``; if their code
-were in the student's process, the student could read it.  So the supervisor (``runner.py``,
+were in the student's process, the student could read it.  So the supervisor (``supervisor.py``,
 which never runs student code) holds them, and the student's process gets ``Remote``
 stand-ins that send each call over a socket.  Arrays travel through a shared memory arena
 both processes map (a call of optimize moves ~80 KB of parameters and gradients); the frame
@@ -23,16 +23,16 @@ which the student's code sees as an exception; it costs only the graded function
 Imports only the standard library, numpy and wire.py.
 """
 
+from __future__ import annotations
+
 import math
 import mmap
 import socket
+from collections.abc import Callable
 
 import numpy as np
 
-try:
-    from . import wire
-except ImportError:  # in the sandbox's library folder, beside wire.py
-    import wire
+from . import wire
 
 ARENA_BYTES = 16 * 1024**2
 CALL_BYTES = 1024**2  # the largest frame of a call or of its reply
@@ -50,7 +50,7 @@ class Arena:
     def __init__(self, buffer):
         self.buffer, self.top = buffer, 0
 
-    def put(self, array):
+    def put(self, array: np.ndarray) -> list | None:
         kind = wire.KIND_OF.get(array.dtype.kind)
         if kind is None:
             return None
@@ -63,7 +63,7 @@ class Arena:
         self.top = offset + view.nbytes
         return [kind, list(array.shape), offset]
 
-    def get(self, body, bounds):
+    def get(self, body: list, bounds: wire.Bounds) -> np.ndarray:
         """A copy, in this process's own memory, of the array ``body`` names, after checking that
         it lies inside the arena.  The copy is what is checked and used: the other side may
         still be writing the arena."""
@@ -79,26 +79,26 @@ class Arena:
         return np.ndarray(shape, DTYPES[kind], buffer=self.buffer, offset=offset).copy()
 
 
-def new_arena():
+def new_arena() -> mmap.mmap:
     return mmap.mmap(-1, ARENA_BYTES)
 
 
-def channel_pair():
+def channel_pair() -> tuple[socket.socket, socket.socket]:
     return socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
 
-def send(channel, arena, message):
+def send(channel: socket.socket, arena: Arena, message: dict) -> None:
     """Encode ``message`` (a dict of plain keys and values), its arrays into the arena."""
     arena.top = 0
     wire.send_frame(channel, wire.dumps(message, arena).encode())
 
 
-def receive(channel, arena, spin=0.0, arguments=False):
+def receive(channel: socket.socket, arena: Arena, spin: float = 0.0, arguments: bool = False) -> dict:
     """The next message of the channel, every array copied out of the arena, within CALLS."""
     return decode(wire.recv_frame(channel, CALL_BYTES, spin), arena, arguments)
 
 
-def decode(data, arena, arguments=False):
+def decode(data: bytes, arena: Arena, arguments: bool = False) -> dict:
     message = wire.loads(data.decode("utf-8", "replace"), arena, CALLS, arguments)
     if not isinstance(message, dict) or not all(isinstance(key, str) for key in message):
         raise wire.WireError("a message must be a dict of named parts")
@@ -180,7 +180,7 @@ class CallBounds:
         self.allowed = allowed if isinstance(allowed, dict) else {}
         self.made = {}
 
-    def check(self, name, args, kwargs):
+    def check(self, name: str, args: list, kwargs: dict) -> str | None:
         rule = self.allowed.get(name)
         if rule is None:
             return f"a correct solution does not call {name} here"
@@ -224,7 +224,7 @@ def _outside(value, rule, shapes, depth=0):
     return f"a value of type {type(value).__name__}"
 
 
-def serve_call(request, functions, bounds, recorders):
+def serve_call(request: dict, functions: dict[str, Callable], bounds: CallBounds, recorders: dict) -> dict:
     """Run one call the student's process asked for (already copied and decoded by ``receive``);
     returns the reply (a dict)."""
     name = request.get("function")
@@ -253,7 +253,7 @@ def serve_call(request, functions, bounds, recorders):
     return reply
 
 
-def random_state(state):
+def random_state(state: list) -> tuple:
     """numpy's global random state as it travels (its key as int64), checked and made whole again."""
     if not (isinstance(state, tuple) and len(state) == 5 and state[0] == "MT19937"):
         raise wire.WireError("bad random state")

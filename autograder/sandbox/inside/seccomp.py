@@ -9,6 +9,8 @@ perf events, userfaultfd or io_uring, no modules, reboots or clock changes, and 
 the local (AF_UNIX) family only, so no network on any rung.  Standard library only.
 """
 
+from __future__ import annotations
+
 import ctypes
 import errno
 import platform
@@ -55,11 +57,11 @@ ARCHITECTURES = {
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def supported():
+def supported() -> bool:
     return platform.machine() in ARCHITECTURES
 
 
-def program(machine=None, network=False):
+def program(machine: str | None = None, network: bool = False) -> list[tuple[int, int, int, int]]:
     """The filter's BPF instructions, as (code, jump if true, jump if false, k) tuples.
     ``network``: let sockets of every family through (the filter that stands in for Docker's)."""
     arch, denied, special = ARCHITECTURES[machine or platform.machine()]
@@ -78,7 +80,7 @@ def program(machine=None, network=False):
     return code
 
 
-def install(network=False):
+def install(network: bool = False) -> None:
     """Install the filter on this process and every process it starts (no_new_privs, or
     CAP_SYS_ADMIN, must hold already)."""
     code = program(network=network)

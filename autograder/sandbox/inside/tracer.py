@@ -12,7 +12,11 @@ for the instructor's solution; it imports nothing of the autograder.
 each draw made from the right distribution even when the seeds differ.
 """
 
+from __future__ import annotations
+
 import sys
+from collections.abc import Callable
+from types import ModuleType
 
 CHANGES = 600  # changes noted at most, per call
 LINES = 20_000  # lines followed at most, per call; then the call runs on untraced
@@ -22,7 +26,7 @@ DRAWS = 64  # seeds and draws noted at most, per call
 LARGEST = 2**53  # larger integers are noted as text
 
 
-def summary(value, np):
+def summary(value: object, np: ModuleType) -> dict:
     """A small, comparable description of ``value``: {"kind": …, and shape, values or sums}."""
     if isinstance(value, np.ndarray):
         plain = {"kind": "array", "shape": list(value.shape), "dtype": value.dtype.kind}
@@ -63,7 +67,9 @@ def _number(x):
     return x if x == x and abs(x) != float("inf") else str(x)  # NaN and infinities as text
 
 
-def follow(function, args, kwargs, np):
+def follow(
+    function: Callable, args: list, kwargs: dict, np: ModuleType
+) -> tuple[object, BaseException | None, list[list]]:
     """Call ``function(*args, **kwargs)`` and note what each of its lines changed.  Returns
     (result, raised exception or None, notes); notes are [line, variable, summary] in the order
     the lines ran, then ["end", line, "return" or "raise"]."""
@@ -140,7 +146,7 @@ class DrawWatch:
         np.random.seed, np.random.choice = noted_seed, noted_choice
         return self
 
-    def probabilities(self, p):
+    def probabilities(self, p: object) -> list[float] | None:
         try:
             flat = self.np.asarray(p, dtype=float).ravel()
         except (TypeError, ValueError):  # numpy's own choice says what is wrong with it
@@ -150,5 +156,5 @@ class DrawWatch:
     def __exit__(self, *exc):
         self.np.random.seed, self.np.random.choice = self.original
 
-    def report(self):
+    def report(self) -> dict[str, list]:
         return {"seeds": self.seeds, "p": self.draws}

@@ -16,9 +16,11 @@ keys are not strings: an integer's hash is not randomised, so integer keys can b
 collide), the digits of an integer, the elements of an array.  Every cost is linear in the
 frame's size.
 
-This file is copied into each sandbox beside ``runner.py``, so it imports only the standard
+This file is copied into each sandbox with the rest of ``inside/``, so it imports only the standard
 library and numpy.
 """
+
+from __future__ import annotations
 
 import base64
 import json
@@ -32,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 HEADER = struct.Struct(">I")
+MAX_TASK_FRAME = 256 * 1024**2  # the largest frame of a task: the student's cell, the references, a case
 ALLOWED_DTYPES = {"float64": "<f8", "int64": "<i8", "bool": "|b1"}
 KIND_OF = {"f": "float64", "i": "int64", "u": "int64", "b": "bool"}
 
@@ -66,11 +69,11 @@ ProtocolError = WireError  # one error for every way a message can be wrong
 # ----------------------------------------------------------------------------
 
 
-def frame(data):
+def frame(data: bytes) -> bytes:
     return HEADER.pack(len(data)) + data
 
 
-def send_frame(sock, data):
+def send_frame(sock: socket.socket, data: bytes) -> None:
     sock.sendall(frame(data))
 
 
@@ -84,17 +87,17 @@ class Spinner:
     def __init__(self):
         self.skip, self.backoff = 0, 0
 
-    def window(self, spin):
+    def window(self, spin: float) -> float:
         if not spin or self.skip:
             self.skip = max(self.skip - 1, 0)
             return 0.0
         return spin
 
-    def missed(self):
+    def missed(self) -> None:
         self.backoff = min(max(2 * self.backoff, 1), 1024)
         self.skip = self.backoff
 
-    def caught(self):
+    def caught(self) -> None:
         self.backoff = 0
 
 
@@ -123,7 +126,7 @@ def _read_exactly(sock, size, spin):
     return b"".join(chunks)
 
 
-def recv_frame(sock, limit, spin=0.0):
+def recv_frame(sock: socket.socket, limit: int, spin: float = 0.0) -> bytes:
     """The next frame of a socket, refused past ``limit`` bytes before any of it is read.
     ``spin``: seconds to wait awake first, as the Spinner allows (waking a sleeping process
     costs ~50 us on a virtual machine; a call of optimize ~100 us)."""
@@ -134,7 +137,7 @@ def recv_frame(sock, limit, spin=0.0):
     return _read_exactly(sock, size, spin)
 
 
-def read_frame_from(fd, limit):
+def read_frame_from(fd: int, limit: int) -> bytes | None:
     """The next frame of a pipe or file descriptor, read without reading ahead (the frames after
     it stay in the pipe until they are wanted); None at the end of the stream."""
 
@@ -166,14 +169,14 @@ def read_frame_from(fd, limit):
 class Inline:
     """Arrays written into the message itself, as base64 of their bytes."""
 
-    def put(self, array):
+    def put(self, array: np.ndarray) -> list | None:
         kind = KIND_OF.get(array.dtype.kind)
         if kind is None or array.size > MAX_ELEMENTS:
             return None
         data = np.ascontiguousarray(array, dtype=ALLOWED_DTYPES[kind]).tobytes()
         return [kind, list(array.shape), base64.b64encode(data).decode("ascii")]
 
-    def get(self, body, bounds):
+    def get(self, body: list, bounds: Bounds) -> np.ndarray:
         if not isinstance(body, list) or len(body) != 3:
             raise WireError("bad array header")
         kind, shape, data = body
@@ -189,7 +192,7 @@ class Inline:
 INLINE = Inline()
 
 
-def checked_shape(kind, shape):
+def checked_shape(kind: str, shape: object) -> tuple[int, ...]:
     """``shape`` as a tuple, after checking it could be one (the kind known, at most 8 dimensions)."""
     if kind not in ALLOWED_DTYPES or not isinstance(shape, list) or len(shape) > 8:
         raise WireError("bad array header")
@@ -198,7 +201,7 @@ def checked_shape(kind, shape):
     return tuple(shape)
 
 
-def encode(value, arrays=INLINE, depth=0):
+def encode(value: object, arrays: Inline = INLINE, depth: int = 0) -> object:
     """A JSON-ready form of ``value``: containers, scalars, strings, arrays; anything else by type name."""
     if depth > MAX_DEPTH:
         return {"__unsupported__": "nesting too deep"}
@@ -286,7 +289,7 @@ class Decoder:
         return result
 
 
-def decode(value, arrays=INLINE, bounds=RESULTS):
+def decode(value: object, arrays: Inline = INLINE, bounds: Bounds = RESULTS) -> object:
     return Decoder(arrays, bounds)(value)
 
 
@@ -313,11 +316,11 @@ class ArgumentReference:
         self.key = key
 
 
-def dumps(value, arrays=INLINE):
+def dumps(value: object, arrays: Inline = INLINE) -> str:
     return json.dumps(encode(value, arrays), separators=(",", ":"))
 
 
-def loads(text, arrays=INLINE, bounds=RESULTS, arguments=False):
+def loads(text: str, arrays: Inline = INLINE, bounds: Bounds = RESULTS, arguments: bool = False) -> object:
     """The value a message holds; WireError for anything but what ``dumps`` makes, within ``bounds``."""
     try:
         return Decoder(arrays, bounds, arguments)(json.loads(text, parse_constant=_no_constants))

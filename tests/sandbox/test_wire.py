@@ -200,3 +200,34 @@ def test_does_the_spinner_back_off_after_each_miss_and_spin_again_after_a_catch(
     for _ in range(20):
         spinner.missed()
     assert spinner.backoff == 1024  # at most this many waits asleep in a row
+
+
+@pytest.mark.parametrize("spin", [0.0, 5.0])
+def test_is_a_frame_larger_than_one_read_put_together_whole(spin):
+    """Over 1 MiB arrives in several reads, polled or slept for: the frame comes back whole, in order."""
+    import socket
+    import threading
+
+    mine, theirs = socket.socketpair()
+    data = bytes(range(256)) * (3 * 4096 + 7)  # ~3 MiB, not a multiple of the read size
+    sender = threading.Thread(target=wire.send_frame, args=(theirs, data))
+    sender.start()
+    assert wire.recv_frame(mine, len(data), spin=spin) == data
+    sender.join()
+    theirs.close()
+    with pytest.raises(EOFError, match="^the other side closed the channel$"):
+        wire.recv_frame(mine, 10)
+    mine.close()
+
+
+def test_is_a_frame_of_exactly_the_limit_accepted_and_one_byte_more_refused():
+    import os
+
+    read, write = os.pipe()
+    os.write(write, wire.frame(b"x" * 10) + wire.frame(b"y" * 11))
+    os.close(write)
+    assert wire.read_frame_from(read, 10) == b"x" * 10
+    with pytest.raises(wire.WireError, match=r"^a message of 11 bytes \(at most 10\)$"):
+        wire.read_frame_from(read, 10)
+    os.close(read)
+    assert wire.frame(b"abc") == b"\x00\x00\x00\x03abc"  # a 4-byte big-endian length, then the bytes

@@ -16,6 +16,7 @@ import sys
 
 import nbformat
 import pytest
+import worlds
 
 from autograder.authoring import factory, styles
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
@@ -85,14 +86,7 @@ def place_submissions(course):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A copy of the course (with the project's .venv), the walkthrough run in it."""
-    root = tmp_path_factory.mktemp("course")
-    for part in COURSE_PARTS:
-        source = COURSE_ROOT / part
-        if source.is_dir():
-            shutil.copytree(source, root / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(source, root / part)
-    os.symlink("source/dinosaurus_island/utils", root / "utils")
+    root = worlds.copy_of_the_course(tmp_path_factory.mktemp("course"), COURSE_PARTS)
     os.symlink(sys.prefix, root / ".venv")  # the README's .venv/bin/… commands, as in a clone
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     env["PATH"] = "/usr/local/bin:/usr/bin:/bin"  # not activated: what a newcomer's shell has
@@ -164,3 +158,21 @@ def test_no_student_cell_ran_in_nbgrader(course):
     assert "__array__" not in outputs and "fingerprint" not in outputs  # no line of the answer key was printed
     crashed = root / "feedback" / "erin" / "dinosaurus_island" / "Dinosaurus_Island.html"
     assert crashed.exists() and "0 of 20 points" in crashed.read_text()  # its 0, and why, in its feedback
+
+
+def test_a_course_copy_that_cannot_load_the_grader_stops_autograde_before_any_cell_runs(course, tmp_path):
+    """traitlets goes on with nbgrader's defaults when a config file raises, and those would run
+    every student cell in a kernel: a copy of the course without its link to assignment.py must
+    stop autograde with the reason, having autograded nothing."""
+    root, _ = course
+    broken = tmp_path / "course"
+    shutil.copytree(
+        root, broken, symlinks=True, ignore=shutil.ignore_patterns("autograded", "feedback", "gradebook.db")
+    )
+    (broken / "assignment.py").unlink()
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    done = subprocess.run([".venv/bin/nbgrader", "autograde", "dinosaurus_island"], cwd=broken, capture_output=True,
+                          text=True, timeout=600, env=env)  # fmt: skip
+    assert done.returncode == 1
+    assert "could not load the course's grader (ModuleNotFoundError: No module named 'assignment')" in done.stderr
+    assert not (broken / "autograded").exists()

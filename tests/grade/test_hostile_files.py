@@ -21,7 +21,7 @@ from autograder.authoring import factory
 from autograder.grade import batch
 from autograder.grade.submission import find_graded_cells, read_regular_file
 from autograder.paths import COURSE_ROOT, NOTEBOOK, SOURCE_NOTEBOOK
-from autograder.sandbox import host as sandbox
+from autograder.sandbox import library, machine
 
 ONLY = ("clip",)  # one fast function keeps each batch to seconds
 CLIP_POINTS = 20
@@ -170,7 +170,7 @@ def test_a_file_larger_than_the_cap_is_refused_before_it_is_read(tmp_path):
     assert data is None and "larger than" in problem
 
 
-@pytest.mark.skipif(not sandbox.is_root(), reason="a small full file system is made with a tmpfs mount (root)")
+@pytest.mark.skipif(not machine.is_root(), reason="a small full file system is made with a tmpfs mount (root)")
 def test_a_full_disk_loses_no_grade(submitted, tmp_path, monkeypatch):
     factory.write(factory.notebook(BROKEN_CLIP), notebook_of(submitted, "bob"))
     out = tmp_path / "full"
@@ -186,7 +186,9 @@ def test_a_full_disk_loses_no_grade(submitted, tmp_path, monkeypatch):
             os.close(filler)
         rescue = tmp_path / "rescue"
         monkeypatch.setattr(batch, "rescue_folder", lambda: rescue)
-        outcome = batch.grade_batch([submitted], out / "grades.json", csv_path=out / "grades.csv", progress=False)
+        outcome = batch.grade_batch(
+            [submitted], json_path=out / "grades.json", csv_path=out / "grades.csv", progress=False
+        )
     finally:
         subprocess.run(["umount", str(out)], check=True)
     assert any("resume file" in sentence for sentence in outcome.undelivered)
@@ -208,18 +210,18 @@ def test_a_planted_runtime_folder_is_refused_not_trusted(tmp_path, monkeypatch, 
         folder.mkdir(mode=0o700)
         if planted == "writable by all":
             folder.chmod(0o777)
-        elif sandbox.is_root():
+        elif machine.is_root():
             os.chown(folder, 65534, 65534)
         else:
             pytest.skip("only root can give a folder to another user")
     with pytest.raises(PermissionError, match="mode 700"):
-        sandbox.private_cache()
+        library.private_cache()
 
 
 def test_the_runtime_folder_is_private():
-    library = sandbox.shared_library()
-    assert library.parent == sandbox.private_cache()
-    assert not str(library).startswith("/tmp") and sandbox.private_cache().stat().st_mode & 0o077 == 0
+    folder = library.shared_library()
+    assert folder.parent == library.private_cache()
+    assert not str(folder).startswith("/tmp") and library.private_cache().stat().st_mode & 0o077 == 0
 
 
 def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tmp_path, monkeypatch, capsys):
@@ -227,7 +229,7 @@ def test_a_sandbox_that_cannot_be_set_up_is_a_regrade_never_a_zero(submitted, tm
     submission is listed for regrading, gets no score in any report, and the exit status says so."""
     from autograder import cli
     from autograder.grade.grading import Grader
-    from autograder.sandbox.host import Limits, default_limits
+    from autograder.sandbox.limits import Limits, default_limits
 
     broken = Limits(**{**default_limits().__dict__, "scratch_bytes": -1})
     monkeypatch.setattr(batch, "Grader", lambda: Grader(limits=broken))

@@ -210,3 +210,38 @@ def graded_not(student):
     from autograder.grade.report import NOT_GRADED
 
     return SubmissionResult(f"{student}.ipynb", student, {}, [NOT_GRADED + ": the sandbox could not start"])
+
+
+def test_two_submissions_for_one_student_leave_canvas_s_value_and_say_which():
+    text, problems = canvas_csv(FIFTY_POINTS, [graded("alice", 80.0), graded("S-001", 60.0)])
+    assert [row[-1] for row in rows_of(text)[2:]] == ["", "", "41.5"]  # Ada's cell: as the export holds it
+    assert problems == ["S-001: two submissions for one student (alice.ipynb, S-001.ipynb): left as it was, decide "
+                        "which counts"]  # fmt: skip
+
+
+def test_ids_match_whatever_their_case_and_spacing_and_scores_keep_four_decimals():
+    text, problems = canvas_csv(FIFTY_POINTS, [graded(" ALICE ", 87.123456), graded("s-002", 100.0)])
+    assert {row[3]: row[-1] for row in rows_of(text)[2:]} == {"alice": "43.5617", "bob": "50", "grace": "41.5"}
+    assert problems == []
+
+
+def test_a_clash_in_a_last_and_first_name_export_names_both_students_first_name_first():
+    roster = """\
+Last Name,First Name,ID,SIS Login ID,Dinosaurus Island (4242)
+Points Possible,,,,100
+Lovelace,Ada,11,13,
+Hopper,Grace,13,grace,
+
+ ,,,,
+Manual Posting,,,,
+"""
+    text, problems = canvas_csv(roster, [graded("13", 90.0)])
+    assert problems == ["13 is Ada Lovelace's SIS Login ID and Grace Hopper's ID: not written, enter it by hand"]
+    assert len(rows_of(text)) == 4  # the blank rows and the row without an ID are not students
+
+
+@pytest.mark.parametrize(("header", "delimiter"), [("a;b;c,d", ";"), ("a;b,c,d", ","), ("a;b,c", ",")])
+def test_the_separator_is_the_header_s_commoner_one_commas_on_a_tie(header, delimiter):
+    from autograder.grade import canvas
+
+    assert canvas._delimiter(header + "\nx;y;z;w\n") == delimiter

@@ -20,8 +20,9 @@ from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.grade import grading
 from autograder.grade.grading import Grader
-from autograder.sandbox import host
-from autograder.sandbox.host import run_task
+from autograder.sandbox import limits
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
 from autograder.solution import compact, graded_cell_sources
 
 BURNERS_PER_CORE = 3
@@ -95,7 +96,7 @@ def test_a_busy_machine_gives_the_grades_and_feedback_of_a_quiet_one(tmp_path, m
     # starves; this test's limit is kept small on purpose, so on a machine busy with more than
     # its burners (the rest of the suite, in parallel) a run could reach it.  The backstop has
     # tests of its own; here it is moved out of the way.
-    monkeypatch.setattr(host, "BACKSTOP_FACTOR", 100.0)
+    monkeypatch.setattr(limits, "BACKSTOP_FACTOR", 100.0)
     with cpu_burners(BURNERS_PER_CORE * os.cpu_count()):
         busy, (_, busy_wall) = what_each_student_reads(GraderWithALimit(limit), notebooks, tmp_path, monkeypatch)
     assert busy_wall > limit, "the burners did not slow the runs past the limit: nothing was shown"
@@ -108,13 +109,15 @@ def test_a_run_the_wall_clock_gives_up_on_is_not_graded_rather_than_failed(monke
     student's: the Outcome says machine_busy (not timed_out) and the grader refuses to grade
     ("regrade it"), as `grade` then exits 3.  Moved to 2 s here, so a model run of ~6 s of CPU
     time, far under its limit, passes it."""
-    from autograder.sandbox.host import Limits
-
-    monkeypatch.setattr(host, "BACKSTOP_FACTOR", 0.0)
-    monkeypatch.setattr(host, "BACKSTOP_EXTRA", 2.0)
-    task = {"function": "f", "student_source": "def f():\n    while True:\n        pass\n", "dependencies": {},
-            "cases": [{"id": "only", "args": [], "kwargs": {}}]}  # fmt: skip
-    outcome = run_task(task, Limits(cpu_seconds=600))
+    monkeypatch.setattr(limits, "BACKSTOP_FACTOR", 0.0)
+    monkeypatch.setattr(limits, "BACKSTOP_EXTRA", 2.0)
+    task = Task(
+        function="f",
+        student_source="def f():\n    while True:\n        pass\n",
+        dependencies={},
+        cases=[{"id": "only", "args": [], "kwargs": {}}],
+    )
+    outcome = run_task(task, limits.Limits(cpu_seconds=600))
     assert outcome.machine_busy and not outcome.timed_out and outcome.cases() == {}
     with pytest.raises(grading.MachineBusy, match="too busy to grade model"):
         Grader().grade_function(SPECS["model"], factory.solution("model"))

@@ -20,15 +20,17 @@ from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.grade.grading import Grader
 from autograder.paths import REFERENCES_DIR
-from autograder.sandbox import host as sandbox
-from autograder.sandbox.host import Limits, run_task
+from autograder.sandbox import cgroups, library, limits, machine
 from autograder.sandbox.inside import jail
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
 from autograder.solution import graded_cell_sources
 
 isolated = pytest.mark.skipif(
-    sandbox.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
+    machine.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
 )
-as_root = pytest.mark.skipif(not sandbox.is_root(), reason="cgroups and a separate uid need root")
+as_root = pytest.mark.skipif(not machine.is_root(), reason="cgroups and a separate uid need root")
 
 FULL = {name: spec.points for name, spec in SPECS.items()}
 
@@ -204,12 +206,7 @@ return os.listdir("/proc"), seen, reached
 def observe_body(body, limits=None):
     """Run ``body`` as a function of no arguments in a sandbox; what the grader saw of its one case."""
     source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
-    task = {
-        "function": "f",
-        "student_source": source,
-        "dependencies": {},
-        "cases": [{"id": "only", "args": [], "kwargs": {}}],
-    }
+    task = Task(function="f", student_source=source, dependencies={}, cases=[{"id": "only", "args": [], "kwargs": {}}])
     return run_task(task, limits or Limits(cpu_seconds=60)).cases().get("only")
 
 
@@ -223,7 +220,7 @@ def run_body(body, limits=None):
 def test_nothing_outside_the_allowlist_exists_for_the_student():
     """Walk / from inside: every path lies in an allowlisted folder, is one of the run's own
     (scratch, /tmp, /proc, /dev), or is a folder on the way to an allowlisted one."""
-    allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
+    allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *library.allowlist()]
     body = factory.walk_outside_allowlist(allowed) + "return outside\n"
     outside = run_body(body)
     on_the_way = {str(parent) for path in allowed for parent in Path(path).parents}
@@ -252,7 +249,7 @@ for folder in ("/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"):
 return written, refused
 """
     written, refused = run_body(body)
-    assert written <= sandbox.default_limits().scratch_bytes // 1024**2
+    assert written <= limits.default_limits().scratch_bytes // 1024**2
     assert refused == ["/", "/usr", "/etc", "/tmp/../usr", "/dev", "/proc"]
 
 
@@ -261,7 +258,7 @@ def test_memory_is_capped_for_the_whole_run_not_per_process():
     """Four processes of 200 MB each: each well under its own address-space limit, together past
     a 512 MB cap for the run.  Under a 2 GB cap all four live (so nothing per process stops
     them); under 512 MB the run's cgroup does: a process of the run is killed for it."""
-    if not sandbox.cgroups.layout():
+    if not cgroups.layout():
         pytest.skip("this machine gives the grader no cgroups")
     body = """
 import os, time
@@ -278,11 +275,10 @@ return sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in chil
 """
     assert run_body(body, Limits(cpu_seconds=60, memory_bytes=2 * 1024**3)) == 4
     capped = Limits(cpu_seconds=60, memory_bytes=512 * 1024**2)
+    source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
     outcome = run_task(
-        {"function": "f", "student_source": "def f():\n" + textwrap.indent(textwrap.dedent(body).strip(), "    "),
-         "dependencies": {}, "cases": [{"id": "only", "args": [], "kwargs": {}}]},
-        capped,
-    )  # fmt: skip
+        Task(function="f", student_source=source, cases=[{"id": "only", "args": [], "kwargs": {}}]), capped
+    )
     observed = outcome.cases().get("only")
     if observed is None:  # the kernel's OOM killer chose the student's process itself
         assert outcome.exit_code == -9, outcome
@@ -292,7 +288,7 @@ return sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in chil
 
 @as_root
 def test_a_run_gets_one_cpu_however_many_processes_it_starts():
-    if not sandbox.cgroups.layout():
+    if not cgroups.layout():
         pytest.skip("this machine gives the grader no cgroups")
     body = """
 import os, time

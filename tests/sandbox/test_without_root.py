@@ -18,11 +18,11 @@ import worlds
 
 from autograder.authoring import factory
 from autograder.paths import COURSE_ROOT, NOTEBOOK
-from autograder.sandbox import host as sandbox
+from autograder.sandbox import machine
 
 NOBODY = worlds.NOBODY
 pytestmark = pytest.mark.skipif(
-    not sandbox.is_root() or not shutil.which("setpriv") or not shutil.which("unshare"),
+    not machine.is_root() or not shutil.which("setpriv") or not shutil.which("unshare"),
     reason="needs root (to become nobody in a private mount namespace) and util-linux",
 )
 
@@ -30,17 +30,18 @@ INSIDE = """
 import json, os, sys, textwrap
 sys.path[:0] = [os.getcwd()]
 from autograder.authoring import factory
-from autograder.sandbox import host as sandbox
+from autograder.sandbox import library, machine, server
 from autograder.sandbox.inside import jail
-from autograder.sandbox.host import Limits, run_task
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
 
 def run_body(body):
     source = "def f():\\n" + textwrap.indent(textwrap.dedent(body).strip("\\n"), "    ") + "\\n"
-    task = {"function": "f", "student_source": source, "dependencies": {},
-            "cases": [{"id": "only", "args": [], "kwargs": {}}]}
+    task = Task(function="f", student_source=source, cases=[{"id": "only", "args": [], "kwargs": {}}])
     return run_task(task, Limits(cpu_seconds=60)).cases()["only"].stored()
 
-allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *sandbox.allowlist()]
+allowed = [*jail.SYSTEM_PATHS, *jail.SYSTEM_FILES, *library.allowlist()]
 walk = run_body(factory.walk_outside_allowlist(allowed)
                + 'return outside, os.getuid(), os.getpid()\\n')
 escape = run_body('''
@@ -52,17 +53,17 @@ if os.fork() == 0:
     os._exit(0)
 return True
 ''')
-ours = {os.getpid(), sandbox.fork_server().process.pid}
+ours = {os.getpid(), server.fork_server().process.pid}
 left = []  # the runs' processes still alive (forked from the process server: they carry its command line)
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
-        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid() and "forkserver.py" in command:
+        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid() and "inside/__main__.py" in command:
             left.append(command)
     except OSError:
         pass
 on_the_way = sorted({str(parent) for path in allowed for parent in __import__("pathlib").Path(path).parents})
-print(json.dumps({"mode": sandbox.isolation_mode(), "walk": walk, "escape": escape, "left": left,
+print(json.dumps({"mode": machine.isolation_mode(), "walk": walk, "escape": escape, "left": left,
                   "on_the_way": on_the_way}))
 """
 

@@ -9,9 +9,25 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.paths import COURSE_ROOT
+from autograder.paths import COURSE_MODULES, COURSE_ROOT, SOURCE_DIR
 
 NOBODY = 65534
+
+
+def copy_of_the_course(root, parts):
+    """The course's ``parts`` (folders and files) copied into ``root``, with its links to the
+    course code (paths.COURSE_MODULES) made again there, as a clone has them."""
+    import shutil
+
+    for part in parts:
+        source = COURSE_ROOT / part
+        if source.is_dir():
+            shutil.copytree(source, root / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, root / part)
+    for name in COURSE_MODULES:
+        os.symlink((SOURCE_DIR / name).relative_to(COURSE_ROOT), root / name)
+    return root
 
 
 def reachable_by_others(path):
@@ -57,7 +73,7 @@ def python():
 # Docker's default seccomp profile, as far as it matters here: no new namespaces.  Installed by
 # root (which may install a filter without no_new_privs), inherited by everything started after.
 SECCOMP_THEN = (
-    "import os, sys; sys.path.insert(0, 'autograder/sandbox/inside'); import seccomp; "
+    "import os, sys; from autograder.sandbox.inside import seccomp; "
     "seccomp.install(network=True); os.execvp(sys.argv[1], sys.argv[1:])"
 )
 

@@ -221,3 +221,97 @@ def test_the_report_names_students_works_offline_and_escapes_what_they_wrote(tmp
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert "http://" not in page and "https://" not in page and "src=" not in page  # nothing fetched
     assert str(tmp_path) not in page and "/tmp" not in page
+
+
+# ----------------------------------------------------------------------------
+# The pieces, each alone
+# ----------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from autograder.grade import similarity  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("line", "tokens"),
+    [
+        ("total = np.sum(x) * 2.5  # sum it", ["V", "=", "np", ".", "sum", "(", "V", ")", "*", "N", ]),
+        ("s = 'a#b' + \"c\"", ["V", "=", "S", "+", "S"]),
+        ("y = numpy.exp(-x)", ["V", "=", "np", ".", "exp", "(", "-", "V", ")"]),
+        ("for i in range(len(a)):", ["for", "V", "in", "range", "(", "len", "(", "V", ")", ")", ":"]),
+        ("a **= .5e-3 // 7_000", ["V", "**=", "N", "//", "N"]),
+        ("obj._private != None", ["V", ".", "_private", "!=", "None"]),
+        ("f(r'raw', b\"b\")", ["V", "(", "S", ",", "S", ")"]),
+        ("x[1:] -> y", ["V", "[", "N", ":", "]", "->", "V"]),
+        ("# only a comment", []),
+    ],
+)  # fmt: skip
+def test_a_line_is_normalised_to_its_shape(line, tokens):
+    assert similarity.normalised_tokens(line) == tokens
+
+
+def test_only_the_lines_a_student_added_or_changed_are_their_own():
+    released = "def f(x):\n    ### START ###\n    y = None\n    ### END ###\n    return y\n"
+    cell = (
+        "def f(x):\n    ### START ###\n      y = x + 1  # mine\n\n    # a note\n    z = 2\n    ### END ###\n"
+        "    return y\n"
+    )
+    assert similarity.own_lines(cell, released) == ["      y = x + 1  # mine", "    z = 2"]
+    assert similarity.own_lines(released.replace("    ", "  "), released) == []  # spacing alone is not writing
+
+
+@pytest.mark.parametrize(("held", "others", "weight"), [(0, 10, 1.0), (1, 10, 0.8), (5, 10, 0.0), (9, 10, 0.0),
+                                                        (3, 0, 1.0), (2, 8, 0.5)])  # fmt: skip
+def test_a_fragment_says_less_the_more_others_wrote_it(held, others, weight):
+    assert similarity.rarity(held, others) == pytest.approx(weight)
+
+
+def pair(first, second, similarity_, shared):
+    return similarity.Pair(first, second, similarity_, 1.0, [None] * shared)
+
+
+def test_the_ranking_table_shows_the_top_pairs_with_percentages(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    pairs = [pair("[red]ann", "bob", 0.875, 12), pair("cy", "dee", 0.5, 3), pair("eve", "fay", 0.25, 1)]
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(similarity.table(pairs, top=2))
+    text = console.export_text()
+    assert "Most similar submissions (top 2 of 3 pairs with rare code in common)" in " ".join(text.split())
+    rows = [[cell.strip() for cell in line.split("│")[1:-1]] for line in text.splitlines() if line.startswith("│")]
+    assert rows == [["[red]ann", "bob", "88%", "12"], ["cy", "dee", "50%", "3"]]
+    header = next(line for line in text.splitlines() if "first" in line)
+    assert header.replace("┃", " ").split() == ["first", "second", "similarity", "rare", "fragments"]
+    row = next(line for line in text.splitlines() if "cy" in line).split("│")
+    assert row[3].endswith("50% ") and row[1].startswith(" cy")  # numbers right-aligned, names left
+
+
+def test_an_archive_round_trips_and_a_foreign_json_is_refused(tmp_path):
+    code = similarity.Code("alice")
+    code.fragments = {"d1": ("clip", {1, 2}, "V = V"), "d2": ("model", set(), "return V")}
+    path = similarity.write_archive(tmp_path / "2025", [code])
+    assert path.parent == tmp_path / "2025" and path.name.startswith("fingerprints-") and path.suffix == ".json"
+    (back,) = similarity.read_archive(path)
+    assert back.name == "2025/alice"
+    assert back.fragments == {"d1": ("clip", set(), "V = V"), "d2": ("model", set(), "return V")}
+    other = tmp_path / "fingerprints-x.json"
+    other.write_text('{"format": 2, "students": {}}')
+    with pytest.raises(ValueError, match="is not an archive of `similarity --archive`"):
+        similarity.read_archive(other)
+
+
+def test_other_sources_are_named_by_where_they_came_from_and_a_missing_one_is_refused(tmp_path):
+    known = tmp_path / "web"
+    known.mkdir()
+    (known / "answer.py").write_text(
+        "def clip(gradients, maxValue):\n    return {k: v for k, v in gradients.items()}\n"
+    )
+    (known / "empty.py").write_text("x = 1\n")  # no exercise in it: no fragments, left out
+    codes = similarity.other_sources([known], {})
+    assert [code.name for code in codes] == ["web/answer.py"]
+    single = similarity.other_sources([known / "answer.py"], {})
+    assert [code.name for code in single] == ["answer.py"]
+    with pytest.raises(OSError, match="does not exist"):
+        similarity.other_sources([tmp_path / "nowhere"], {})

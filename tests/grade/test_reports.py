@@ -102,3 +102,90 @@ def test_does_the_table_show_names_as_written_and_not_graded_in_words():
     console.print(report.table([graded("[bold]eve[/bold]"), graded("bob", [report.NOT_GRADED + ": x", "b", "c"])]))
     text = console.export_text()
     assert "[bold]eve[/bold]" in text and "15/20" in text and "0/30" in text and "not graded" in text and "…" in text
+
+
+def rendered(results, width=200, styles=False):
+    import io
+
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=width, record=True, color_system="standard", force_terminal=True)
+    console.print(report.table(results))
+    return console.export_text(styles=styles)
+
+
+def test_does_the_table_have_a_column_per_function_in_order_and_right_aligned_scores():
+    text = rendered([graded()])
+    assert "Dinosaurus Island — grades" in text
+    header = next(line for line in text.splitlines() if "student" in line)
+    assert [word for word in header.replace("┃", " ").split()] == ["student", "clip", "sample", "optimize", "model",
+                                                                   "total", "notes"]  # fmt: skip
+    row = next(line for line in text.splitlines() if "ada" in line)
+    cells = [cell for cell in row.split("│")[1:-1]]
+    assert [cell.strip() for cell in cells] == ["ada", "15/20", "", "", "0/30", "15", ""]
+    assert cells[1].endswith("15/20 ") and cells[4].endswith("0/30 ")  # right-aligned: only the pad after
+    assert cells[0].startswith(" ada")  # names left-aligned
+
+
+def test_does_the_table_show_two_notes_and_mark_the_rest_and_print_the_total_bold():
+    text = rendered([graded("bob", ["first", "second", "third"])])
+    assert "first; second …" in text and "third" not in text
+    assert "first; second" in rendered([graded("cy", ["first", "second"])]) and "…" not in rendered(
+        [graded("cy", ["first", "second"])]
+    )
+    assert "\x1b[1m   15\x1b[0m" in rendered([graded()], styles=True)  # the total, bold (and right-aligned)
+
+
+def test_does_a_long_note_wrap_in_full_rather_than_be_cut():
+    note = "x" * 300
+    text = rendered([graded("dee", [note])], width=120)
+    assert text.count("x") == 300
+
+
+def test_is_a_report_replaced_atomically_and_nothing_left_behind(tmp_path):
+    target = tmp_path / "deep" / "g.json"
+    report.write_atomically(target, "first\r\n")
+    assert target.read_bytes() == b"first\r\n"  # written as given: no newline translation
+    report.write_atomically(target, "second")
+    assert target.read_text() == "second" and sorted(p.name for p in target.parent.iterdir()) == ["g.json"]
+
+
+def test_is_a_failed_write_cleaned_up(tmp_path, monkeypatch):
+    import os
+
+    def refuse(*args):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", refuse)
+    with pytest.raises(OSError, match="No space left"):
+        report.write_atomically(tmp_path / "g.json", "text")
+    assert list(tmp_path.iterdir()) == []  # neither the report nor its temporary file
+
+
+@pytest.mark.parametrize(
+    ("head", "ours"),
+    [
+        ('{\n  "submissions": [', True),
+        (",".join(report.CSV_COLUMNS) + "\r\n", True),
+        ('{"submissions": []}', False),  # not as this grader writes it
+        (",".join(report.CSV_COLUMNS) + "\n", False),
+        ("assignment,duedate,timestamp", False),  # nbgrader's grades.csv
+        ("", False),
+    ],
+)
+def test_is_only_a_report_this_grader_wrote_replaced(tmp_path, head, ours):
+    path = tmp_path / "report"
+    path.write_bytes(head.encode() + b"\xff rest")
+    assert report.written_by_us(path) is ours
+    assert report.written_by_us(tmp_path / "missing") is False
+    assert report.foreign_reports(path) == ([] if ours else [path])
+
+
+def test_does_gradescope_get_every_field_of_a_check(tmp_path):
+    document = json.loads(report.to_gradescope(graded()))
+    assert document["tests"][1] == {
+        "name": "clip: exact", "score": 0.0, "max_score": 5.0, "status": "failed", "output": "dWax differs",
+        "output_format": "text", "visibility": "visible",
+    }  # fmt: skip
+    assert document["output"] == "" and document["output_format"] == "text"
+    assert report.to_gradescope(graded()).endswith("}\n")

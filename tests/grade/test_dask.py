@@ -16,10 +16,17 @@ import time
 from pathlib import Path
 
 import pytest
+import worlds
 
 from autograder.authoring import factory, styles
-from autograder.grade import batch as batch_module
-from autograder.grade.cluster import CourseMismatch, course_fingerprint, credentials, grade_on_worker, task_key
+from autograder.grade.cluster import (
+    SECOND_CHANCES,
+    CourseMismatch,
+    course_fingerprint,
+    credentials,
+    grade_on_worker,
+    task_key,
+)
 from autograder.paths import COURSE_ROOT, EXAMPLES_DIR
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not shutil.which("openssl"), reason="needs openssl (certificates)")]
@@ -275,8 +282,8 @@ def test_a_submission_that_kills_every_worker_it_runs_on_scores_0_and_the_batch_
         key = kill_worker_running(client, poison, until=lambda: batch.poll() is not None)
         kills += [key] if key else []
     stdout, stderr = batch.communicate(timeout=600)
-    tries = (batch_module.SECOND_CHANCES + 1) * (ALLOWED_FAILURES + 1)
-    assert len(kills) >= tries and len(set(kills)) == batch_module.SECOND_CHANCES + 1, stderr
+    tries = (SECOND_CHANCES + 1) * (ALLOWED_FAILURES + 1)
+    assert len(kills) >= tries and len(set(kills)) == SECOND_CHANCES + 1, stderr
     assert batch.returncode == 0, stderr
     report = {s["student"]: s for s in json.loads(out.read_text())["submissions"]}
     assert report["dee"]["score"] == 0.0
@@ -289,9 +296,7 @@ def test_a_submission_that_kills_every_worker_it_runs_on_scores_0_and_the_batch_
 
 
 def test_a_worker_with_another_course_copy_refuses_and_the_batch_stops_with_exit_2(submitted, tmp_path):
-    copy = tmp_path / "course"
-    for part in ("autograder", "source", "utils"):
-        shutil.copytree(COURSE_ROOT / part, copy / part, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = worlds.copy_of_the_course(tmp_path / "course", ("autograder", "source"))
     checks = copy / "autograder" / "checks" / "clip.py"
     checks.write_text(checks.read_text() + "\n# an instructor's later edit\n")
     address, client, processes = start_cluster(tmp_path / "dask", workers=1, course=copy)
@@ -374,7 +379,6 @@ def test_another_local_user_cannot_connect_to_either_kind_of_cluster(cluster):
     local:N cluster; every attempt fails, while the grader's own client runs code there."""
     if os.geteuid() != 0 or not shutil.which("setpriv"):
         pytest.skip("needs root and setpriv, to become nobody")
-    import worlds
 
     from autograder.grade.cluster import connect
 

@@ -17,14 +17,16 @@ from autograder.authoring import factory
 from autograder.checks import SPECS
 from autograder.checks.base import rnn_calls
 from autograder.grade.grading import Grader
-from autograder.sandbox import host as sandbox
-from autograder.sandbox.host import Limits, run_task
+from autograder.sandbox import cgroups, machine
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
 from autograder.solution import graded_cell_sources
 
 isolated = pytest.mark.skipif(
-    sandbox.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
+    machine.isolation_mode() == "none", reason="no root and no user namespaces: the student's code is not isolated"
 )
-as_root = pytest.mark.skipif(not sandbox.is_root(), reason="a uid of its own for the supervisor needs root")
+as_root = pytest.mark.skipif(not machine.is_root(), reason="a uid of its own for the supervisor needs root")
 
 SUPERVISOR_PEAK_MB = 1024  # the arena and the references on top of the forked server: ~300 MB measured
 GRADER_PEAK_MB = 1536  # this test process, all the attacks included
@@ -55,12 +57,12 @@ def attack(body, cases=None, references=("clip", "optimize"), extra_references=N
     allowed = rnn_calls(5, 4, 6, **dict.fromkeys(dependencies if allowed is None else allowed, 8))
     source = "def f(marker):\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
     cases = cases or [{"id": "only", "args": ["only"], "kwargs": {}}]
-    task = {
-        "function": "f",
-        "student_source": source,
-        "dependencies": dependencies,
-        "cases": [case | {"calls_allowed": allowed} for case in cases],
-    }
+    task = Task(
+        function="f",
+        student_source=source,
+        dependencies=dependencies,
+        cases=[case | {"calls_allowed": allowed} for case in cases],
+    )
     outcome = run_task(task, limits or Limits(cpu_seconds=60))
     assert outcome.supervisor_exit_code == 0, outcome.output  # no crash of the supervisor, whatever came in
     assert outcome.supervisor_max_rss_mb < SUPERVISOR_PEAK_MB
@@ -242,11 +244,11 @@ def test_the_supervisor_runs_confined_under_a_uid_of_its_own():
     body = "import os\nreturn os.getuid(), probe()"
     outcome = attack(body, references=(), extra_references={"probe": PROBE})
     student_uid, seen = outcome.cases()["only"].result
-    assert seen["uid"] not in (0, student_uid) and sandbox.UID_RANGE[0] <= seen["uid"] < sandbox.UID_RANGE[1]
+    assert seen["uid"] not in (0, student_uid) and machine.UID_RANGE[0] <= seen["uid"] < machine.UID_RANGE[1]
     assert seen["status"] == {"CapEff": "0000000000000000", "CapBnd": "0000000000000000", "NoNewPrivs": "1",
                               "Seccomp": "2"}  # fmt: skip
-    layout = sandbox.cgroups.layout()
-    if sandbox.isolation_mode() == "root" and layout:
+    layout = cgroups.layout()
+    if machine.isolation_mode() == "root" and layout:
         mark = ":memory:" if layout == "v1" else "0::"
         memory = [line for line in seen["cgroups"].splitlines() if mark in line]
         assert memory and all("/run-" in line for line in memory), seen["cgroups"]

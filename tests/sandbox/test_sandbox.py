@@ -12,8 +12,14 @@ import numpy as np
 import pytest
 
 from autograder.paths import COURSE_ROOT
-from autograder.sandbox import host as sandbox
-from autograder.sandbox.host import Limits, is_root, run_task
+from autograder.sandbox import cgroups, library, machine
+from autograder.sandbox import run as one_run
+from autograder.sandbox import server as server_module
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.machine import is_root
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
+from autograder.sandbox.server import ForkServer, fork_server
 
 needs_root = pytest.mark.skipif(not is_root(), reason="filesystem and network isolation need root")
 
@@ -24,12 +30,9 @@ SHORT = Limits(cpu_seconds=30)
 def run(body, limits=SHORT, cases=None):
     """Define f() with ``body`` (indented) and call it once; returns the Outcome."""
     source = "def f():\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + "\n"
-    task = {
-        "function": "f",
-        "student_source": source,
-        "dependencies": {},
-        "cases": cases or [{"id": "only", "args": [], "kwargs": {}}],
-    }
+    task = Task(
+        function="f", student_source=source, dependencies={}, cases=cases or [{"id": "only", "args": [], "kwargs": {}}]
+    )
     return run_task(task, limits)
 
 
@@ -123,9 +126,7 @@ def test_is_an_endless_loop_stopped_at_its_cpu_limit():
 def test_a_loop_its_own_rlimit_ends_between_two_polls_is_out_of_time_not_killed(monkeypatch):
     """On a busy machine the grader may read a run's cost late: a process's own RLIMIT_CPU (the
     run's limit plus a margin) then ends it first, by a signal.  It used its time all the same."""
-    from autograder.sandbox import host
-
-    monkeypatch.setattr(host, "POLL_SECONDS", 120.0)  # no poll before the rlimit's SIGKILL
+    monkeypatch.setattr(one_run, "POLL_SECONDS", 120.0)  # no poll before the rlimit's SIGKILL
     outcome = run("while True:\n    pass", limits=Limits(cpu_seconds=2))
     assert outcome.exit_code == -9 and "only" not in outcome.cases()
     assert outcome.timed_out
@@ -160,23 +161,23 @@ def test_is_each_way_of_stopping_reported_as_an_error(body, kind):
 
 
 def test_is_os_exit_at_the_top_of_a_cell_a_stopped_process():
-    task = {
-        "function": "f",
-        "student_source": "import os\nos._exit(7)\ndef f():\n    return 1\n",
-        "dependencies": {},
-        "cases": [{"id": "only", "args": [], "kwargs": {}}],
-    }
+    task = Task(
+        function="f",
+        student_source="import os\nos._exit(7)\ndef f():\n    return 1\n",
+        dependencies={},
+        cases=[{"id": "only", "args": [], "kwargs": {}}],
+    )
     outcome = run_task(task, Limits(cpu_seconds=20))
     assert outcome.exit_code == 7 and outcome.cases() == {}
 
 
 def test_is_a_syntax_error_reported_with_its_line():
-    task = {
-        "function": "f",
-        "student_source": "def f():\n    return (\n",
-        "dependencies": {},
-        "cases": [{"id": "only", "args": [], "kwargs": {}}],
-    }
+    task = Task(
+        function="f",
+        student_source="def f():\n    return (\n",
+        dependencies={},
+        cases=[{"id": "only", "args": [], "kwargs": {}}],
+    )
     problem = run_task(task, Limits(cpu_seconds=20)).define_error()
     assert problem.error.type == "SyntaxError"
 
@@ -224,7 +225,7 @@ if os.fork() == 0:
 
 @pytest.mark.parametrize("escape", sorted(ESCAPES))
 def test_does_nothing_the_run_started_outlive_it(escape):
-    if sandbox.isolation_mode() == "none":
+    if machine.isolation_mode() == "none":
         pytest.skip("no PID namespace without root or user namespaces (documented)")
     name = f"escape{secrets.token_hex(4)}"  # what every process the run starts is called
     naming = NAME_ME.format(name=name)
@@ -261,20 +262,20 @@ def test_does_the_process_server_never_receive_a_task(monkeypatch):
     """The server's memory is inherited by every later run, so no task may ever pass through it:
     it gets only descriptors, a folder and an environment."""
     sent = []
-    real_send_fds = sandbox.socket.send_fds
+    real_send_fds = server_module.socket.send_fds
 
     def spying_send_fds(sock, buffers, fds, *args):
         sent.extend(buffers)
         return real_send_fds(sock, buffers, fds, *args)
 
-    monkeypatch.setattr(sandbox.socket, "send_fds", spying_send_fds)
+    monkeypatch.setattr(server_module.socket, "send_fds", spying_send_fds)
     marker = "reference_" + "solution_marker_4711"
-    task = {
-        "function": "f",
-        "student_source": "def f():\n    return 'student_source_marker_0815'\n",
-        "dependencies": {"g": f"def g():\n    return {marker!r}\n"},
-        "cases": [{"id": "only", "args": ["case_argument_marker_2024"], "kwargs": {}}],
-    }
+    task = Task(
+        function="f",
+        student_source="def f():\n    return 'student_source_marker_0815'\n",
+        dependencies={"g": f"def g():\n    return {marker!r}\n"},
+        cases=[{"id": "only", "args": ["case_argument_marker_2024"], "kwargs": {}}],
+    )
     outcome = run_task(task, SHORT)
     assert not outcome.cases()["only"].ok  # f takes no argument: the case did reach the child
     assert sent and all(set(json.loads(message)) == {"cwd", "env"} for message in sent)
@@ -283,19 +284,19 @@ def test_does_the_process_server_never_receive_a_task(monkeypatch):
 
 
 def test_does_a_crashing_run_leave_the_process_server_serving():
-    server = sandbox.fork_server()
+    server = fork_server()
     crashed = run("import ctypes\nctypes.string_at(0)")  # a segmentation fault
     assert crashed.exit_code == -11 and crashed.cases() == {}
-    assert sandbox.fork_server() is server and server.alive()
+    assert fork_server() is server and server.alive()
     assert result(run("return 6 * 7")) == 42
 
 
 def test_is_a_dead_process_server_replaced_by_a_new_one():
-    server = sandbox.fork_server()
+    server = fork_server()
     server.process.kill()
     server.process.wait()
     assert result(run("return 'still grading'")) == "still grading"
-    assert sandbox.fork_server() is not server
+    assert fork_server() is not server
 
 
 def test_is_the_peak_memory_of_a_run_reported():
@@ -316,15 +317,18 @@ def test_do_many_runs_leave_no_open_descriptors_in_the_grader():
 def test_does_the_process_server_end_and_clean_up_when_its_grader_dies(tmp_path):
     grader = """
 import os, sys
-from autograder.sandbox import host as sandbox
-task = {"function": "f", "student_source": "def f():\\n    return 1\\n", "dependencies": {},
-        "cases": [{"id": "only", "args": [], "kwargs": {}}]}
-assert sandbox.run_task(task, sandbox.Limits(cpu_seconds=30)).cases()["only"].ok
-server = sandbox.fork_server()
+import dataclasses
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.messages import Task
+from autograder.sandbox.run import run_task
+from autograder.sandbox.server import fork_server
+task = Task(function="f", student_source="def f():\\n    return 1\\n", cases=[{"id": "only", "args": [], "kwargs": {}}])
+assert run_task(task, Limits(cpu_seconds=30)).cases()["only"].ok
+server = fork_server()
 print(server.process.pid, server.home, flush=True)
-task["student_source"] = "import time\\ndef f():\\n    time.sleep(30)\\n"
+task = dataclasses.replace(task, student_source="import time\\ndef f():\\n    time.sleep(30)\\n")
 import threading
-threading.Thread(target=sandbox.run_task, args=(task, sandbox.Limits(cpu_seconds=30)), daemon=True).start()
+threading.Thread(target=run_task, args=(task, Limits(cpu_seconds=30)), daemon=True).start()
 import time
 for _ in range(500):
     if any(server.home.glob("run-*")):  # the run's scratch folder, under the server's
@@ -347,22 +351,22 @@ os._exit(0)  # mid-run, no atexit, no stop(): as if the grader had been killed
 
 
 def test_is_a_run_retried_on_a_new_server_when_the_server_dies_unnoticed(monkeypatch):
-    server = sandbox.fork_server()
+    server = fork_server()
     server.process.kill()
     server.process.wait()
     first_check = iter([True])  # fork_server() is told once that the dead server still runs
-    real_alive = sandbox.ForkServer.alive
-    monkeypatch.setattr(sandbox.ForkServer, "alive", lambda self: next(first_check, None) or real_alive(self))
+    real_alive = ForkServer.alive
+    monkeypatch.setattr(ForkServer, "alive", lambda self: next(first_check, None) or real_alive(self))
     assert result(run("return 'graded anyway'")) == "graded anyway"
-    assert sandbox.fork_server() is not server
+    assert fork_server() is not server
 
 
-@pytest.mark.skipif(not sandbox.cgroups.layout(), reason="this machine gives the grader no cgroups")
+@pytest.mark.skipif(not cgroups.layout(), reason="this machine gives the grader no cgroups")
 def test_are_the_cgroups_of_a_killed_grader_removed_by_the_next_one():
     dead = subprocess.Popen(["true"])
     dead.wait()
-    version = sandbox.cgroups.layout()
-    orphans = [parent / f"run-{dead.pid}-0000" for parent in sandbox.cgroups._parents(version)]
+    version = cgroups.layout()
+    orphans = [parent / f"run-{dead.pid}-0000" for parent in cgroups._parents(version)]
     for group in orphans:
         group.mkdir()
     assert result(run("return 1")) == 1
@@ -371,31 +375,47 @@ def test_are_the_cgroups_of_a_killed_grader_removed_by_the_next_one():
 
 def test_does_the_code_that_runs_inside_the_sandbox_import_only_the_standard_library_and_numpy():
     """What is copied into the sandbox must run with nothing of the grader: every import in
-    those files is the standard library, numpy (numba for utils' optional compiled kernels), or
-    one of the copied files themselves."""
+    those files is the standard library, numpy (numba for utils' optional compiled kernels),
+    utils, or a module of the package itself, imported relatively (``from . import wire``), so
+    that the same files work as ``inside`` in the library folder and as
+    ``autograder.sandbox.inside`` in the grader.  The entry point alone imports ``inside``."""
     import ast
 
-    files = sandbox._library_files()
-    own = {Path(name).stem for name in files} | {"utils"}
-    allowed = set(sys.stdlib_module_names) | {"numpy", "numba"} | own
+    files = library.library_files()
+    allowed = set(sys.stdlib_module_names) | {"numpy", "numba", "utils"}
     for name, path in files.items():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 modules = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                modules = [node.module or ""] if node.level == 0 else []  # relative: within utils/
+                modules = [node.module or ""] if node.level == 0 else []  # relative: within its own package
             else:
                 continue
             for module in modules:
                 top = module.split(".")[0]
-                assert top in allowed, f"{name} imports {module}"
+                entry = name == library.ENTRY and module == "inside"
+                assert top in allowed or entry, f"{name} imports {module}"
                 assert top != "numba" or name.startswith("utils/"), f"{name} imports numba"
 
 
-def test_is_the_inside_folder_exactly_what_is_copied_into_the_sandbox():
-    """autograder/sandbox/inside/ holds the sandbox's code and nothing else, so its name tells where code runs."""
-    inside = {path.name for path in sandbox.INSIDE.glob("*.py")} - {"__init__.py"}
-    assert inside == set(sandbox.LIBRARY_FILES)
+def test_is_the_library_folder_the_inside_package_and_utils_and_nothing_else():
+    """The folder the sandbox runs from holds the package inside/ (every module of it, under
+    that name) and utils/, besides the kernels' cache and the mark that it is finished: no file
+    of the grader, the references or the solution."""
+    folder = library.shared_library()
+    copied = {str(path.relative_to(folder)) for path in folder.rglob("*.py") if library.NUMBA_CACHE not in path.parts}
+    assert copied == set(library.library_files())
+    assert {f"inside/{path.name}" for path in library.INSIDE.glob("*.py")} <= copied
+    assert {path.name for path in folder.iterdir()} <= {"inside", "utils", library.NUMBA_CACHE, ".ready"}
+
+
+def test_is_the_sandbox_program_entered_one_way_only():
+    """inside/__main__.py is the program; anything but its two commands is refused with its usage."""
+    entry = library.shared_library() / library.ENTRY
+    refused = subprocess.run([sys.executable, "-I", str(entry), "forkserver.py"], capture_output=True, text=True)
+    assert (
+        refused.returncode == 1 and "usage:" in refused.stderr and "serve CONTROL_FD HOME | warm-up" in refused.stderr
+    )
 
 
 def test_does_the_grader_kill_a_run_it_stopped_and_all_it_started():
@@ -420,8 +440,8 @@ def test_a_pid_the_kernel_gave_to_another_process_is_never_killed_for_a_finished
     import subprocess
     import sys
 
-    from autograder.sandbox.host import kill_everything
     from autograder.sandbox.meter import RunMeter
+    from autograder.sandbox.run import kill_everything
 
     other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
     try:

@@ -25,10 +25,10 @@ import worlds
 
 from autograder.authoring import factory
 from autograder.paths import ASSIGNMENT, COURSE_ROOT, EXAMPLES_DIR, NOTEBOOK, REFERENCES_DIR
-from autograder.sandbox import host as sandbox
+from autograder.sandbox import machine
 
 pytestmark = [
-    pytest.mark.skipif(not sandbox.is_root(), reason="needs root (to drop capabilities and become nobody)"),
+    pytest.mark.skipif(not machine.is_root(), reason="needs root (to drop capabilities and become nobody)"),
     pytest.mark.skipif(not all(map(shutil.which, ("capsh", "setpriv", "unshare"))), reason="needs capsh, util-linux"),
     pytest.mark.slow,
 ]
@@ -203,6 +203,6 @@ def test_every_rung_grades_the_class_as_full_root_does_and_contains_the_attacks(
     for student in ("network", "left-behind", "signals"):  # the attack done, the exercise right
         assert sum(scores[student].values()) == 100, (student, scores[student])
     assert listener.reached == []
-    low, high = sandbox.UID_RANGE
+    low, high = machine.UID_RANGE
     left = processes_started_in(tmp, lambda uid: low <= uid < high or uid == worlds.NOBODY)
     assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes() for pid in left]

@@ -102,15 +102,15 @@ def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypa
     real_grade = batch.Grader.grade
     calls = []
 
-    def grade_then_die(self, path, student=None, only=None, data=None):
+    def grade_then_die(self, path, student=None, *, only=None, data=None):
         calls.append(student)
         if len(calls) == 2:
             raise KeyboardInterrupt  # the instructor's Ctrl-C, or the machine going down
-        return real_grade(self, path, student, only, data)
+        return real_grade(self, path, student, only=only, data=data)
 
     monkeypatch.setattr(batch.Grader, "grade", grade_then_die)
     with pytest.raises(KeyboardInterrupt):
-        batch.grade_batch([course], out, jobs=1, progress=False)
+        batch.grade_batch([course], json_path=out, jobs=1, progress=False)
     assert not out.exists()  # no half-written gradebook
     partial = out.with_name(out.name + ".partial.jsonl")
     assert len(partial.read_text().splitlines()) == 1
@@ -120,10 +120,10 @@ def test_does_a_killed_batch_resume_without_regrading(course, tmp_path, monkeypa
         batch.Grader,
         "grade",
         lambda self, path, student=None, only=None, data=None: (
-            calls.append(student) or real_grade(self, path, student, only, data)
+            calls.append(student) or real_grade(self, path, student, only=only, data=data)
         ),
     )
-    results = batch.grade_batch([course], out, jobs=1, progress=False).results
+    results = batch.grade_batch([course], json_path=out, jobs=1, progress=False).results
     assert calls == ["bob", "carol"]
     assert [r.student for r in results] == ["alice", "bob", "carol"]
     assert json.loads(out.read_text())["submissions"][0]["score"] == 100
@@ -157,7 +157,7 @@ def test_is_a_planted_resume_line_ignored_and_the_notebook_graded(course, tmp_pa
     partial = out.with_name(out.name + ".partial.jsonl")
     partial.write_text(forged_line(carol, digest, batch.references_digest(), 100))
     partial.chmod(0o600)
-    outcome = batch.grade_batch([course], out, jobs=2, progress=False)
+    outcome = batch.grade_batch([course], json_path=out, jobs=2, progress=False)
     graded = {r.student: r.score for r in outcome.results}
     assert graded["carol"] == 0  # graded, not taken from the planted line
     assert any("were not written by this grader" in sentence for sentence in outcome.undelivered)
@@ -276,7 +276,9 @@ def test_is_a_folder_swapped_for_a_link_after_the_scan_read_as_nothing(tmp_path,
         return listed
 
     monkeypatch.setattr(batch, "scan", scan_then_swap)
-    results = {r.student: r for r in batch.grade_batch([root], tmp_path / "g.json", jobs=2, progress=False).results}
+    results = {
+        r.student: r for r in batch.grade_batch([root], json_path=tmp_path / "g.json", jobs=2, progress=False).results
+    }
     assert results["alice"].score == 100
     assert results["mallory"].score == 0
     assert any("a folder on its way is now a link" in error for error in results["mallory"].errors)

@@ -1,0 +1,1 @@
+source/dinosaurus_island/assignment.py
