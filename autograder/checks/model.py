@@ -112,9 +112,13 @@ def builds_y(student: Observed, expected: Observed) -> Verdict:
 
 
 def name_of(X: object) -> object:
-    """The indices of the name an X carries, whatever stands for the first input: which name a step
-    trains on is judged apart from how X is built."""
-    return [ix for ix in X if ix is not None] if isinstance(X, list) else X
+    """The indices of the name an X carries, whatever stands for the first input (None, the
+    newline index, or nothing: no name holds a newline): which name a step trains on is judged
+    apart from how X is built, so one mistake in X is not paid for twice."""
+    if not isinstance(X, list):
+        return X
+    name = [ix for ix in X if ix is not None]
+    return name[1:] if name[:1] == [NEWLINE] else name
 
 
 def cycles_through_names(student: Observed, expected: Observed) -> Verdict:

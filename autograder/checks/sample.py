@@ -189,9 +189,14 @@ def follows_the_seeds(student: Observed, expected: Observed) -> Verdict:
     """One seed per draw of the student's own, each the expected one (compared as far as both go)."""
     for case_id in ALL:
         mine, right = student[case_id].draws.get("seeds", []), expected[case_id].draws.get("seeds", [])
-        count = min(len(mine), len(right))
-        if not mine or mine[:count] != right[:count] or len(mine) != len(student[case_id].draws.get("p", [])):
+        draws, count = len(student[case_id].draws.get("p", [])), min(len(mine), len(right))
+        if not mine or mine[:count] != right[:count] or len(mine) == 1 < len(right):
             return seeds_feedback(mine, right)
+        if len(mine) != draws:  # the seeds set are the right ones, but not one per draw
+            return Cause(
+                f"np.random.seed is called {len(mine)} times for {draws} draws: call it just before every draw, "
+                "with step + seed."
+            )
     return None
 
 
