@@ -89,7 +89,7 @@ def read_outcome(results: dict, outcome: Outcome, limits: Limits, calls_from_stu
         elif phase == "define":
             body = _student_answer(answer)
             ok = body.get("ok") is True
-            error = None if ok else body.get("error") or StudentError.unreadable("the cell's report")
+            error = None if ok else body["error"]  # _student_answer gives every failed answer its error
             outcome.messages.append(PhaseReport("define", ok, error))
         elif "case" in event:
             body = _student_answer(answer)

@@ -668,3 +668,134 @@ def test_random_parameters_have_initialize_parameters_shapes_and_repeat_for_a_se
     assert all(np.array_equal(scaled_up[k], 2.0 * first[k]) for k in first)
     np.random.seed(7)
     assert np.array_equal(base.random_parameters(3, 4, 5)["Wax"], first["Wax"])  # no seed: numpy's current state
+
+
+# ----------------------------------------------------------------------------
+# sample's probability rules, and model's printed progress
+# ----------------------------------------------------------------------------
+
+
+def along(case_id, drawn):
+    """What a correct sample gives np.random.choice before each of ``drawn``: equations (1)-(3)."""
+    return [p.tolist() for p in sample_checks.network_probabilities(case_id, drawn)]
+
+
+def test_draws_from_network_names_the_first_draw_made_from_other_probabilities(expected):
+    right = expected["sample"]["recurrence"]
+    judge = sample_checks.draws_from_network
+    assert judge(right, "recurrence") == 0
+    drawn = right.result
+    p = along("recurrence", drawn)
+    p[3] = [x + 1e-3 for x in p[3]]
+    assert judge(dataclasses.replace(right, draws={"p": p}), "recurrence") == 4
+    assert (
+        judge(dataclasses.replace(right, draws={"p": [row[:-1] for row in along("recurrence", drawn)]}), "recurrence")
+        == 1
+    )  # fmt: skip -- a row of another length
+    assert judge(dataclasses.replace(right, draws={"p": along("recurrence", drawn)[:5]}), "recurrence") == 0
+    for odd in ({}, {"p": []}, {"p": [None, *p[1:]]}):
+        assert judge(dataclasses.replace(right, draws=odd), "recurrence") is None
+    assert judge(dataclasses.replace(right, result="not a list"), "recurrence") is None
+
+
+def test_the_hidden_state_rule_reads_the_draws_first_and_blames_the_recurrence_only_when_it_is_that(expected):
+    right = expected["sample"]
+    judge = sample_checks.carries_hidden_state
+    assert judge(right, right) is None
+    other = [(ix + 1) % 27 for ix in right["recurrence"].result[:-1]] + [0]
+    own_draws = {**right, "recurrence": dataclasses.replace(right["recurrence"], result=other,
+                                                             draws={"p": along("recurrence", other)})}  # fmt: skip
+    assert judge(own_draws, right) is None  # other characters, each drawn from the right probabilities
+    p = along("recurrence", right["recurrence"].result)
+    p[2] = [x * 0.5 for x in p[2]]
+    same_result = {**right, "recurrence": dataclasses.replace(right["recurrence"], draws={"p": p})}
+    assert judge(same_result, right) is None  # the same characters: nothing to blame
+    both = {**right, "recurrence": dataclasses.replace(right["recurrence"], result=other, draws={"p": p[:3]})}
+    assert judge(both, right) == Cause(
+        "the probabilities are right when the previous hidden state has no influence (Waa = 0) and differ when it "
+        "has: the hidden state is not carried from one character to the next as in equation (1)."
+    )
+    flat = right["without-recurrence"]
+    everywhere = {**both, "without-recurrence": dataclasses.replace(flat, draws={"p": [[0.0] * 27] * 3})}
+    assert judge(everywhere, right) == (
+        "the probabilities differ for a network whose hidden state matters (and also when it does not)."
+    )
+
+
+def test_the_dictionary_order_rule(expected):
+    right = expected["sample"]
+    judge = sample_checks.independent_of_dictionary_order
+    assert judge(right, right) is None
+    small = right["small-vocabulary"]
+    other = [(ix + 1) % 14 for ix in small.result[:-1]] + [0]
+    shuffled = {**right, "small-vocabulary-shuffled": dataclasses.replace(small, result=other)}
+    assert judge(shuffled, right) == (
+        "the result depends on the order in which char_to_ix was built: the same vocabulary, inserted in another "
+        "order, gives other indices."
+    )
+    wrong_p = {**right, "small-vocabulary": dataclasses.replace(small, draws={"p": [[1.0] + [0.0] * 13]})}
+    assert judge(wrong_p, right) == (
+        "with a smaller vocabulary, the probabilities given to np.random.choice are not the network's."
+    )
+
+
+def test_the_distribution_rule_pays_per_call_and_names_its_failures(expected):
+    right = expected["sample"]
+    judge = sample_checks.right_distribution
+    assert judge(right, right) is None
+    flat = right["flat"]
+    p = along("flat", flat.result)
+    p[1] = [1.0] + [0.0] * 26
+    one = judge({**right, "flat": dataclasses.replace(flat, draws={"p": p})}, right)
+    says = (
+        "in 1 of 8 calls, the probabilities given to np.random.choice are not the network's y of equation (3) from "
+        "the 2nd draw on, even judged along your own draws."
+    )
+    assert one == Partial(7 / 8, says)
+    never = {case: dataclasses.replace(o, draws={}) for case, o in right.items()}
+    assert judge(never, right) == (
+        "no draw with np.random.choice(…, p=…) was seen: draw each index with np.random.choice, giving it the "
+        "probabilities y of equation (3) as p."
+    )
+    extra = dataclasses.replace(flat, result=flat.result + [3, 4])
+    assert judge({**right, "flat": extra}, right) == (
+        f"sample made {len(flat.result)} draws but returned {len(flat.result) + 2} indices, so the list it returns "
+        "is not the list of its draws: append every drawn index to indices, and return that list."
+    )
+    missing = judge({**right, "flat": dataclasses.replace(flat, draws={})}, right)
+    assert missing == Partial(7 / 8, "in 1 of 8 calls, the probabilities given to np.random.choice are not the "
+                                     "network's y of equation (3) (no draw with p was seen), even judged along your "
+                                     "own draws.")  # fmt: skip
+
+
+def test_seed_feedback_needs_two_seeds_to_read_an_offset_or_a_step():
+    feedback = sample_checks.seeds_feedback
+    assert feedback([5, 7], [3, 5]).startswith("every seed is +2 from the expected one")  # two seeds are enough
+    assert feedback([None, None, None], [3, 5, 7]) == (
+        "the seeds set before the draws are not step + seed (step and seed both grow by one after every draw)."
+    )
+    assert feedback([4], [3]) == (
+        "the seeds set before the draws are not step + seed (step and seed both grow by one after every draw)."
+    )  # one draw, one wrong seed: no offset can be read from one
+    assert feedback([3, 6, 9], [3, 5, 7]).startswith("the seeds grow by 3 from one draw to the next instead of 2")
+    assert not isinstance(feedback([3, 9, 10], [3, 5, 7]), Cause)
+
+
+def test_the_printed_progress_is_read_block_by_block_and_the_first_difference_named(expected):
+    right = expected["model"]
+    text = right["full"].stdout
+    blocks = model_checks.printed_progress(text)
+    assert [block[0] for block in blocks] == list(range(0, 22001, 2000))
+    assert blocks[1][1] == "27.884160" and blocks[1][2][0] == "Liusskeomnolxeros" and len(blocks[1][2]) == 7
+    judge = model_checks.progress_matches
+    assert judge(right, right) is None
+    changed = {**right, "full": dataclasses.replace(right["full"], stdout=text.replace("Hmdaairus", "Hmdaairux"))}
+    assert judge(changed, right) == (
+        "the printed progress first differs at iteration 2000: compare your output with the notebook's expected "
+        "output from that point."
+    )
+    silent = {**right, "full": dataclasses.replace(right["full"], stdout="")}
+    assert judge(silent, right) == (
+        "the training run must print its progress every 2,000 steps, as the notebook's expected output shows."
+    )
+    assert model_checks.printed_progress("Iteration: 5, Loss: 1.0 \nx") == []  # the line as printed, exactly

@@ -189,3 +189,17 @@ def test_does_gradescope_get_every_field_of_a_check(tmp_path):
     }  # fmt: skip
     assert document["output"] == "" and document["output_format"] == "text"
     assert report.to_gradescope(graded()).endswith("}\n")
+
+
+def test_a_report_is_written_beside_its_target_under_a_hidden_temporary_name(tmp_path, monkeypatch):
+    """The temporary file is in the target's own folder (so the final rename is atomic), hidden,
+    and named after the report."""
+    import os
+
+    renamed = []
+    real_replace = os.replace
+    monkeypatch.setattr(os, "replace", lambda source, target: renamed.append(source) or real_replace(source, target))
+    report.write_atomically(tmp_path / "g.json", "x")
+    (source,) = renamed
+    assert os.path.dirname(source) == str(tmp_path)
+    assert os.path.basename(source).startswith(".g.json.") and source.endswith(".tmp")

@@ -54,10 +54,46 @@ def test_a_forged_or_altered_line_is_ignored_and_counted_and_a_torn_one_skipped(
     line["entry"]["result"]["functions"]["clip"]["score"] = 20.0  # the grade raised after signing
     forged = {"mac": "0" * 64, "entry": {**line["entry"], "path": "b.ipynb"}}
     with open(path, "a") as file:
-        file.write(json.dumps(line) + "\n" + json.dumps(forged) + "\n" + "not json\n" + '{"mac": 1}\n' + '{"entr')
+        file.write(json.dumps(line) + "\n" + json.dumps(forged) + "\n" + "not json \xff\n" + '{"mac": 1}\n')
+    later = ResumeFile(path, "r")
+    later.append(("c.ipynb", "d"), result("cy", 2.0))  # a good line after the bad ones is still read
+    later.close()
+    with open(path, "a") as file:
+        file.write('{"entr')  # torn by a crash
     reader = ResumeFile(path, "r")
-    assert list(reader.done()) == [("a.ipynb", "d")] and reader.done()[("a.ipynb", "d")].score == 1.0
+    assert list(reader.done()) == [("a.ipynb", "d"), ("c.ipynb", "d")] and reader.done()[("a.ipynb", "d")].score == 1.0
     assert reader.ignored == 4  # the altered and the forged line, counted each time done() reads them
+
+
+def test_a_resume_file_larger_than_one_read_comes_back_whole(tmp_path):
+    path = tmp_path / "p.jsonl"
+    writer = ResumeFile(path, "r")
+    errors = ["e" * 2000] * 100  # ~200 KB a line
+    big = SubmissionResult("x.ipynb", "x", {}, errors)
+    for number in range(8):
+        writer.append((f"{number}.ipynb", "d"), big)
+    writer.close()
+    assert os.path.getsize(path) > 1 << 20
+    assert len(ResumeFile(path, "r").done()) == 8
+
+
+def test_ignored_lines_are_said_once_with_the_file_s_name(tmp_path, caplog):
+    path = tmp_path / "p.jsonl"
+    path.write_text(json.dumps({"mac": "0" * 64, "entry": {"path": "x", "digest": "d", "references": "r"}}) + "\n")
+    with caplog.at_level("WARNING", logger="autograder.grade.resume"):
+        ResumeFile(path, "r").done()
+    assert caplog.messages == [f"{path}: 1 lines were not written by this grader and are ignored"]
+
+
+def test_a_link_planted_as_the_key_is_never_followed(tmp_path):
+    from autograder.sandbox.library import private_cache
+
+    target = tmp_path / "chosen-key"
+    target.write_bytes(b"k" * resume.KEY_BYTES)
+    (private_cache() / resume.KEY_FILE).symlink_to(target)
+    with pytest.raises(OSError):
+        resume.resume_key()
+    assert target.read_bytes() == b"k" * resume.KEY_BYTES
 
 
 def test_a_key_this_grader_did_not_make_is_refused(tmp_path):

@@ -247,3 +247,104 @@ def test_is_a_folder_swapped_for_a_link_after_the_scan_not_followed(tmp_path):
 
 def test_is_an_unreadable_file_reported_with_the_systems_reason(tmp_path):
     assert read_regular_file(tmp_path / "gone.ipynb") == (None, "gone.ipynb cannot be read: No such file or directory")
+
+
+# ----------------------------------------------------------------------------
+# Finding the class's notebooks, each rule alone
+# ----------------------------------------------------------------------------
+
+from autograder.grade import submission  # noqa: E402
+from autograder.grade.submission import load_notebook, scan  # noqa: E402
+
+
+def touch(path, text="{}"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+def test_a_scan_lists_each_student_in_name_order_with_what_a_later_read_must_find_again(tmp_path):
+    ada = touch(tmp_path / "submitted" / "ada" / "dinosaurus_island" / "Dinosaurus_Island.ipynb")
+    bob = touch(tmp_path / "bob" / "Dinosaurus_Island.ipynb")
+    cy = touch(tmp_path / "cy.ipynb")
+    touch(tmp_path / "notes.txt")
+    touch(tmp_path / "bob" / ".ipynb_checkpoints" / "Dinosaurus_Island-checkpoint.ipynb")
+    touch(tmp_path / ".ipynb_checkpoints" / "cy-checkpoint.ipynb")
+    found, notes, seen = scan([tmp_path])
+    assert found == [(bob, "bob"), (cy, "cy"), (ada, "ada")] and notes == {}  # "bob" < "cy.ipynb" < "submitted"
+    assert seen[ada] == submission.Seen(tmp_path, os.stat(ada).st_dev, os.stat(ada).st_ino)
+    assert set(seen) == {ada, bob, cy}
+
+
+def test_a_notebook_named_on_its_own_is_listed_as_it_is_and_a_missing_path_refused(tmp_path):
+    alone = touch(tmp_path / "x" / "eve.ipynb")
+    assert scan([alone]) == ([(alone, "eve")], {}, {})
+    with pytest.raises(FileNotFoundError, match="no such file or folder: "):
+        scan([tmp_path / "nowhere"])
+    link = tmp_path / "dangling.ipynb"
+    link.symlink_to(tmp_path / "gone")
+    assert scan([link])[0] == [(link, "dangling")]  # a dangling link is listed: reading it says why
+
+
+def test_one_student_s_folder_is_searched_no_deeper_than_the_limit_and_for_at_most_so_many(tmp_path, monkeypatch):
+    monkeypatch.setattr(submission, "MAX_PER_STUDENT", 3)
+    monkeypatch.setattr(submission, "MAX_FOLDER_DEPTH", 3)
+    for name in "abcde":
+        touch(tmp_path / "flood" / f"{name}.ipynb")
+    touch(tmp_path / "deep" / "one" / "two" / "x.ipynb")  # depth 3: found
+    touch(tmp_path / "deeper" / "one" / "two" / "three" / "x.ipynb")  # depth 4: not searched
+    found, notes, _ = scan([tmp_path])
+    students = [student for _, student in found]
+    assert students == ["deep/one/two/x", "flood/a", "flood/b", "flood/c"]
+    note = "flood holds more than 3 notebooks; only the first 3 were graded"
+    assert notes == {"flood/a": note, "flood/b": note, "flood/c": note}
+
+
+def test_an_entry_named_like_a_notebook_is_listed_whatever_it_is(tmp_path):
+    os.mkfifo(tmp_path / "fifo.ipynb")
+    (tmp_path / "link.ipynb").symlink_to("/dev/zero")
+    found, _, seen = scan([tmp_path])
+    assert [student for _, student in found] == ["fifo", "link"]  # reported by the read, not skipped here
+    assert set(seen) == {tmp_path / "fifo.ipynb", tmp_path / "link.ipynb"}
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        (b"\xff\xfe{", "is not UTF-8 text: is it a notebook?"),
+        (b'{"cells": [', "is not valid JSON (line 1, column 12): is it a notebook?"),  # ends after its 11 bytes
+        (b"[" * 100_000 + b"]" * 100_000, "is nested too deeply to be a notebook"),
+        (b'{"cells": {}}', "is JSON but not a Jupyter notebook (it has no list of cells)"),
+        (b"[1]", "is JSON but not a Jupyter notebook (it has no list of cells)"),
+    ],
+    ids=["not-utf8", "not-json", "nested", "cells-not-a-list", "not-a-dict"],
+)
+def test_each_way_a_file_is_not_a_notebook_is_said(tmp_path, data, says):
+    path = tmp_path / "n.ipynb"
+    path.write_bytes(data)
+    assert load_notebook(path) == (None, f"n.ipynb {says}")
+
+
+def test_a_notebook_with_a_byte_order_mark_and_a_long_integer_is_read_and_its_cells_counted(tmp_path, monkeypatch):
+    path = tmp_path / "n.ipynb"
+    long = "9" * 5000
+    path.write_bytes(b"\xef\xbb\xbf" + f'{{"nbformat": 4, "cells": [], "metadata": {{"n": {long}, "m": 12}}}}'.encode())
+    notebook, problem = load_notebook(path)
+    assert problem is None and notebook["metadata"] == {"n": long, "m": 12}
+    monkeypatch.setattr(submission, "MAX_CELLS", 2)
+    path.write_text('{"nbformat": 4, "cells": [{}, {}, {}]}')
+    assert load_notebook(path) == (None, "n.ipynb has 3 cells (at most 2 are read)")
+    path.write_text('{"nbformat": 4, "cells": [{}, {}]}')
+    assert load_notebook(path)[1] is None
+
+
+def test_an_old_notebook_is_upgraded_by_nbformat(tmp_path):
+    old = {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": [
+        {"cell_type": "code", "input": ["x = 1\n", "y = 2"], "language": "python", "outputs": []}]}]}  # fmt: skip
+    path = tmp_path / "old.ipynb"
+    path.write_text(json.dumps(old))
+    notebook, problem = load_notebook(path)
+    assert problem is None and notebook["nbformat"] == 4
+    assert list(code_cells(notebook)) == [(0, "x = 1\ny = 2", None)]
+    path.write_text('{"nbformat": 3, "worksheets": 5}')
+    assert load_notebook(path) == (None, "old.ipynb is JSON but not a Jupyter notebook (it has no list of cells)")

@@ -197,3 +197,27 @@ def test_decoding_past_the_run_s_allowance_times_the_remaining_cases_out(monkeyp
     events.read_outcome({"events": raw}, outcome, Limits(cpu_seconds=60))
     assert outcome.timed_out and outcome.cases() == {} and outcome.isolation() == []
     assert outcome.charged_seconds > 60.0  # the decoding's own time is added
+
+
+def test_missing_fields_read_as_their_documented_defaults():
+    outcome = decoded([
+        ({"phase": "isolate", "ok": False}, None),
+        ({"phase": "define"}, answer({"ok": False})),
+        ({"case": "c"}, answer({"ok": True, "result": 1})),
+        ({"phase": "end"}, None),
+    ], max_rss_mb=1.5)  # fmt: skip
+    assert outcome.messages[0] == PhaseReport("isolate", False, StudentError("OSError", "None"))
+    assert outcome.messages[1] == PhaseReport("define", False, StudentError("Error", "", None, ""))
+    assert outcome.messages[2].calls == {}
+    numbers = (outcome.bad_lines, outcome.max_rss_mb, outcome.supervisor_max_rss_mb, outcome.exit_code)
+    assert numbers == (0, 1.5, 0, None)
+    asked = Outcome()
+    events.read_outcome({"events": [({"case": "c", "calls": {"x": {}}}, answer({"ok": True}))]}, asked, Limits(),
+                        calls_from_student=True)  # fmt: skip
+    assert asked.messages[0].calls == {}  # the student's process noted none
+
+
+def test_an_event_with_bytes_that_are_not_utf8_is_read_with_them_replaced():
+    data = wire.dumps({"case": "c\udcff"}).encode("utf-8", "surrogateescape")  # a lone byte 0xff inside its text
+    results = read(wire.frame(data.replace(b"\\udcff", b"\xff")))
+    assert "bad" not in results and results["events"][0][0]["case"] == "c\ufffd"
