@@ -315,3 +315,49 @@ def test_other_sources_are_named_by_where_they_came_from_and_a_missing_one_is_re
     assert [code.name for code in single] == ["answer.py"]
     with pytest.raises(OSError, match="does not exist"):
         similarity.other_sources([tmp_path / "nowhere"], {})
+
+
+def test_the_report_page_says_what_it_is_and_shows_each_pair_s_lines_side_by_side_marking_the_shared_ones():
+    first, second = similarity.Code("ann"), similarity.Code("bob")
+    first.lines = {"clip": ["a = 1", "b = <2>", "c = 3"]}
+    second.lines = {"clip": ["x = 9", "b = <2>"]}
+    shared = similarity.Shared("clip", 1.0, "V = N", {1}, {1})
+    pairs = [similarity.Pair("ann", "bob", 0.5, 1.0, [shared]), similarity.Pair("bob", "ann", 0.25, 1.0, [])]
+    page = similarity.report_html(pairs, {"ann": first, "bob": second}, top=1)
+    assert page.startswith("<!DOCTYPE html><html><head><meta charset='utf-8'><title>Similarity</title><style>")
+    assert ("</style></head><body><h1>Similarity of the graded code</h1><p>Pairs ranked by the rare code they share "
+            "(what most of the class wrote counts for nothing). A ranking to read, not a verdict.</p><table "
+            "class='rank'><tr><th>first</th><th>second</th><th>similarity</th><th>rare fragments</th></tr><tr><td>"
+            "<a href='#pair0'>ann</a></td><td>bob</td><td>50%</td><td>1</td></tr></table>") in page  # fmt: skip
+    assert ("<section id='pair0'><h2>ann and bob: 50%</h2><h3>clip</h3><div class='side'><div><b>ann</b><pre>a = 1\n"
+            "<mark>b = &lt;2&gt;</mark>\nc = 3</pre></div><div><b>bob</b><pre>x = 9\n<mark>b = &lt;2&gt;</mark></pre>"
+            "</div></div></section></body></html>\n") in page  # fmt: skip
+    assert "pair1" not in page  # only the top pairs
+    archived = similarity.Code("2025/cy")  # an archive keeps fragments, not lines
+    page = similarity.report_html([similarity.Pair("ann", "2025/cy", 0.5, 1.0, [shared])],
+                                  {"ann": first, "2025/cy": archived})  # fmt: skip
+    assert "<div><b>2025/cy</b><pre>V = N</pre></div>" in page
+
+
+def test_an_archive_is_made_where_asked_even_twice_and_stamped(tmp_path):
+    import json
+    import re
+
+    code = similarity.Code("alice")
+    code.fragments = {"d": ("clip", set(), "V")}
+    first = similarity.write_archive(tmp_path / "a" / "b", [code])
+    second = similarity.write_archive(tmp_path / "a" / "b", [code])
+    data = json.loads(second.read_text())
+    assert re.fullmatch(r"fingerprints-\d{8}-\d{6}\.json", first.name)
+    assert data["format"] == 1 and re.fullmatch(r"\d{8}-\d{6}", data["written"])
+    assert data["students"] == {"alice": {"d": ["clip", "V"]}}
+
+
+def test_a_known_solution_file_is_read_whatever_its_bytes_and_a_broken_one_gives_nothing(tmp_path):
+    odd = tmp_path / "odd.py"
+    odd.write_bytes(b"# caf\xe9\ndef clip(gradients, maxValue):\n    return {k: -v for k, v in gradients.items()}\n")
+    code = similarity.python_file_code(odd, "odd", {})
+    assert code.name == "odd" and code.fragments and code.lines["clip"][0].startswith("def clip")
+    broken = tmp_path / "broken.py"
+    broken.write_text("def clip(:\n")
+    assert similarity.python_file_code(broken, "broken", {}).fragments == {}
