@@ -147,3 +147,23 @@ def test_a_failed_append_is_noted_once_and_the_batch_goes_on(tmp_path, monkeypat
     monkeypatch.undo()
     assert file.failure == f"the resume file {tmp_path / 'p.jsonl'} could not be appended to (No space left on device)"
     file.close()
+
+
+def test_a_line_with_bytes_that_are_not_utf8_is_skipped_not_fatal(tmp_path):
+    path = tmp_path / "p.jsonl"
+    writer = ResumeFile(path, "r")
+    writer.append(("a.ipynb", "d"), result())
+    writer.close()
+    with open(path, "ab") as file:
+        file.write(b'{"mac": "\xff\xfe", "entry": {}}\n')
+    assert list(ResumeFile(path, "r").done()) == [("a.ipynb", "d")]
+
+
+def test_closing_with_remove_deletes_the_file_even_if_it_is_already_gone(tmp_path):
+    path = tmp_path / "p.jsonl"
+    first = ResumeFile(path, "r")
+    path.unlink()  # removed by someone else meanwhile
+    first.close(remove=True)
+    second = ResumeFile(path, "r")
+    second.close(remove=True)
+    assert not path.exists()

@@ -348,3 +348,52 @@ def test_an_old_notebook_is_upgraded_by_nbformat(tmp_path):
     assert list(code_cells(notebook)) == [(0, "x = 1\ny = 2", None)]
     path.write_text('{"nbformat": 3, "worksheets": 5}')
     assert load_notebook(path) == (None, "old.ipynb is JSON but not a Jupyter notebook (it has no list of cells)")
+
+
+def test_a_code_cell_without_a_source_is_listed_as_empty():
+    assert list(code_cells({"cells": [{"cell_type": "code", "metadata": {}}]})) == [(0, "", None)]
+
+
+def test_each_cell_finding_problem_is_said_once_and_a_clean_notebook_says_none():
+    notebook = factory.notebook()
+    assert find_graded_cells(notebook)[1] == []
+    for cell in notebook.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "sample":
+            cell.metadata = {}
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "model":
+            cell.cell_type = "markdown"  # the model cell is gone
+    cells, errors = find_graded_cells(notebook)
+    assert "model" not in cells and "sample" in cells
+    assert errors == [
+        "the sample cell lost its nbgrader metadata; it was found by its marker line",
+        "no cell for model was found (neither its grade_id, its marker line nor `def model(`)",
+    ]
+
+
+def test_a_submission_is_read_from_the_bytes_given_and_an_unreadable_one_is_not_read_again(tmp_path, monkeypatch):
+    data = nbformat.writes(factory.notebook()).encode()
+    path = tmp_path / "gone" / "Dinosaurus_Island.ipynb"  # not on disk: the bytes already read are used
+    submission_read = read_submission(path, data=data)
+    assert submission_read.path == path and submission_read.student == "gone" and set(submission_read.cells) == {
+        "clip", "sample", "optimize", "model"}  # fmt: skip
+    assert read_submission(path, "ada", data=data).student == "ada"
+    monkeypatch.setattr(submission, "load_notebook", lambda *a, **k: pytest.fail("read again"))
+    unreadable = read_submission(path, unreadable="gone.ipynb is a FIFO; only regular files are graded")
+    assert unreadable.cells == {} and unreadable.errors == ["gone.ipynb is a FIFO; only regular files are graded"]
+
+
+def test_a_student_folder_that_is_a_link_is_not_followed_and_exactly_the_limit_gets_no_note(tmp_path, monkeypatch):
+    monkeypatch.setattr(submission, "MAX_PER_STUDENT", 2)
+    for name in "ab":
+        touch(tmp_path / "class" / "ann" / f"{name}.ipynb")
+    touch(tmp_path / "elsewhere" / "Dinosaurus_Island.ipynb")
+    (tmp_path / "class" / "eve").symlink_to(tmp_path / "elsewhere")
+    found, notes, _ = scan([tmp_path / "class"])
+    assert [student for _, student in found] == ["ann/a", "ann/b"] and notes == {}
+
+
+def test_what_the_scan_saw_of_a_link_is_the_link_itself(tmp_path):
+    (tmp_path / "link.ipynb").symlink_to("/dev/zero")
+    _, _, seen = scan([tmp_path])
+    info = os.lstat(tmp_path / "link.ipynb")
+    assert seen[tmp_path / "link.ipynb"] == submission.Seen(tmp_path, info.st_dev, info.st_ino)

@@ -99,3 +99,15 @@ def test_a_run_is_charged_its_own_cpu_its_calls_and_its_idle_time_never_the_supe
     assert usage().charged() == pytest.approx(4.0 + 1.5 + 2.5)
     assert usage().charged(waits_measured=False) == pytest.approx(4.0 + 1.5)  # no waits known: CPU time only
     assert usage(wall=5.0).idle == 0.0  # never negative
+
+
+@pytest.mark.parametrize("limit", [UNLIMITED_V1, str(2**60)], ids=["v1-unlimited", "2**60"])
+def test_a_limit_that_is_no_limit_is_none(tmp_path, limit):
+    found = tree(tmp_path, ["9:memory:/a"], {"memory/a/memory.limit_in_bytes": limit,
+                                             "memory/a/memory.usage_in_bytes": "1"})  # fmt: skip
+    assert limits.container_memory_limit(*found) is None
+
+
+def test_a_cgroup_path_may_hold_a_colon(tmp_path):
+    found = tree(tmp_path, ["0::/pod:web/c"], {"pod:web/c/memory.max": str(GIB), "pod:web/c/memory.current": "7"})
+    assert limits.container_memory_limit(*found) == (GIB, 7)

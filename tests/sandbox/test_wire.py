@@ -231,3 +231,83 @@ def test_is_a_frame_of_exactly_the_limit_accepted_and_one_byte_more_refused():
         wire.read_frame_from(read, 10)
     os.close(read)
     assert wire.frame(b"abc") == b"\x00\x00\x00\x03abc"  # a 4-byte big-endian length, then the bytes
+
+
+def pipe_with(*pieces, pause=0.05):
+    """A pipe's read end, written in ``pieces`` with a pause between them (reads come back partial)."""
+    import os
+    import threading
+    import time
+
+    read, write = os.pipe()
+
+    def writer():
+        for piece in pieces:
+            os.write(write, piece)
+            time.sleep(pause)
+        os.close(write)
+
+    threading.Thread(target=writer, daemon=True).start()
+    return read
+
+
+def test_a_frame_that_arrives_in_pieces_is_put_together_without_reading_into_the_next():
+    import os
+
+    whole = wire.frame(b"abcdefgh")
+    read = pipe_with(whole[:6], whole[6:] + wire.frame(b"next"))
+    assert wire.read_frame_from(read, 100) == b"abcdefgh"
+    assert wire.read_frame_from(read, 100) == b"next"
+    assert wire.read_frame_from(read, 100) is None
+    os.close(read)
+
+
+def test_a_stream_that_ends_inside_a_four_byte_frame_is_an_error_not_the_end():
+    import os
+
+    read = pipe_with(wire.HEADER.pack(4))  # a frame of 4 bytes announced, none sent
+    with pytest.raises(wire.WireError, match="^the stream ended inside a frame$"):
+        wire.read_frame_from(read, 100)
+    os.close(read)
+
+
+@pytest.mark.parametrize(
+    ("shape", "ok"),
+    [([0], True), ([2**31 - 1], True), ([2**31], False), ([-1], False), ([1] * 8, True), ([1] * 9, False),
+     ([True], False), ([1.0], False)],
+)  # fmt: skip
+def test_an_array_s_shape_is_checked_at_its_bounds(shape, ok):
+    if ok:
+        assert wire.checked_shape("float64", shape) == tuple(shape)
+    else:
+        with pytest.raises(wire.WireError, match="^bad array (shape|header)$"):
+            wire.checked_shape("float64", shape)
+
+
+def nested(depth, make):
+    value = 1
+    for _ in range(depth):
+        value = make(value)
+    return value
+
+
+@pytest.mark.parametrize("make", [lambda v: [v], lambda v: (v,), lambda v: {"k": v}], ids=["list", "tuple", "dict"])
+def test_values_nested_to_the_bound_pass_and_one_level_more_is_named(make):
+    fits = nested(wire.MAX_DEPTH, make)
+    assert "nesting too deep" not in wire.dumps(fits)
+    assert wire.loads(wire.dumps(fits)) == fits
+    assert '{"__unsupported__":"nesting too deep"}' in wire.dumps(nested(wire.MAX_DEPTH + 1, make))
+
+
+def test_a_dictionary_key_is_one_level_below_its_dictionary():
+    key = nested(wire.MAX_DEPTH - 1, lambda v: (v,))  # a tuple key as deep as a value may go
+    assert wire.loads(wire.dumps({key: 0})) == {key: 0}
+    assert "nesting too deep" in wire.dumps({(key,): 0})
+
+
+def test_dictionary_entries_are_counted_over_the_whole_message():
+    half = wire.MAX_DICT // 2 + 1
+    message = [{str(i): i for i in range(half)}, {str(i): i for i in range(half)}]  # each small, together too many
+    with pytest.raises(wire.WireError, match="too many entries in the message"):
+        wire.loads(wire.dumps(message))
+    assert len(wire.loads(wire.dumps(message[:1]))[0]) == half

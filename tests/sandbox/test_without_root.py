@@ -54,11 +54,15 @@ if os.fork() == 0:
 return True
 ''')
 ours = {os.getpid(), server.fork_server().process.pid}
-left = []  # the runs' processes still alive (forked from the process server: they carry its command line)
+# The runs' processes still alive: forked from this grader's process server, they carry its command
+# line, which names its own folder (another grader of the same user, e.g. a test running beside this
+# one, has a folder of its own).
+home = str(server.fork_server().home)
+left = []
 for pid in filter(str.isdigit, os.listdir("/proc")):
     try:
         command = open(f"/proc/{pid}/cmdline", "rb").read().decode(errors="replace")
-        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid() and "inside/__main__.py" in command:
+        if int(pid) not in ours and os.stat(f"/proc/{pid}").st_uid == os.getuid() and home in command:
             left.append(command)
     except OSError:
         pass

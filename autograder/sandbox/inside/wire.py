@@ -141,18 +141,18 @@ def read_frame_from(fd: int, limit: int) -> bytes | None:
     """The next frame of a pipe or file descriptor, read without reading ahead (the frames after
     it stay in the pipe until they are wanted); None at the end of the stream."""
 
-    def exactly(size):
+    def exactly(size, may_end=False):
         data = bytearray()
         while len(data) < size:
             chunk = os.read(fd, min(size - len(data), 1 << 20))
             if not chunk:
-                if not data and size == HEADER.size:
+                if not data and may_end:  # between two frames: the stream's end
                     return None
                 raise WireError("the stream ended inside a frame")
             data += chunk
         return bytes(data)
 
-    header = exactly(HEADER.size)
+    header = exactly(HEADER.size, may_end=True)
     if header is None:
         return None
     (size,) = HEADER.unpack(header)
