@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 
 import charrnn
-import charrnn.train
+from charrnn.train import mean_loss  # the module: the package's name `train` is the function
 
 from ..paths import SOURCE_DIR
 
@@ -52,7 +52,6 @@ def dinosaur_curve():
 
 
 def main():
-    mean_loss = sys.modules["charrnn.train"].mean_loss  # (the name charrnn.train is the function)
 
     text = (SOURCE_DIR / "shakespeare.txt").read_text(encoding="utf-8")
     cut = int(len(text) * (1 - HELD_OUT))

@@ -155,8 +155,9 @@ def right_distribution(student: Observed, expected: Observed) -> Verdict:
     return partial(len(ALL) - len(failing), len(ALL), feedback)
 
 
-def seeds_feedback(mine: list, right: list) -> str | None:
-    """What is wrong with the seeds set (``mine``) against the expected ones, as one sentence."""
+def seeds_feedback(mine: list, right: list, draws: int) -> str:
+    """What is wrong with the seeds set (``mine``, before ``draws`` draws) against the expected
+    ones (``right``), as one sentence."""
     if not mine:
         return Cause(
             "np.random.seed is never called: seed every draw with np.random.seed(step + seed), just before it."
@@ -164,6 +165,11 @@ def seeds_feedback(mine: list, right: list) -> str | None:
     if len(mine) == 1 and len(right) > 1:
         return Cause("np.random.seed is called once; it must be called before every draw, with step + seed.")
     count = min(len(mine), len(right))
+    if mine[:count] == right[:count]:  # the right seeds, but not one per draw
+        return Cause(
+            f"np.random.seed is called {len(mine)} times for {draws} draws: call it just before every draw, "
+            "with step + seed."
+        )
     if count >= 2 and None not in mine[:count]:
         offsets = {m - r for m, r in zip(mine[:count], right[:count], strict=True)}
         if len(offsets) == 1:
@@ -190,13 +196,8 @@ def follows_the_seeds(student: Observed, expected: Observed) -> Verdict:
     for case_id in ALL:
         mine, right = student[case_id].draws.get("seeds", []), expected[case_id].draws.get("seeds", [])
         draws, count = len(student[case_id].draws.get("p", [])), min(len(mine), len(right))
-        if not mine or mine[:count] != right[:count] or len(mine) == 1 < len(right):
-            return seeds_feedback(mine, right)
-        if len(mine) != draws:  # the seeds set are the right ones, but not one per draw
-            return Cause(
-                f"np.random.seed is called {len(mine)} times for {draws} draws: call it just before every draw, "
-                "with step + seed."
-            )
+        if not mine or mine[:count] != right[:count] or len(mine) != draws:
+            return seeds_feedback(mine, right, draws)
     return None
 
 

@@ -22,7 +22,7 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from ..paths import COURSE_ROOT, NOTEBOOK, RELEASE_DIR, SOURCE_DIR
+from ..paths import COURSE_MODULES, COURSE_ROOT, NOTEBOOK, RELEASE_DIR, SOURCE_DIR
 from .report import to_gradescope, write_atomically
 
 ROOT = Path("/autograder")
@@ -95,18 +95,20 @@ def bundle_files() -> dict[str, Path]:
     files = {}
     sources = [
         (COURSE_ROOT / "autograder", "autograder"),
-        (SOURCE_DIR / "utils", "utils"),  # `from utils import …`, as in the notebook
         (SOURCE_DIR / "utils", f"source/{SOURCE_DIR.name}/utils"),  # copied into each sandbox
+        # the course code, at the root as the course's links put it (`import utils`, `import assignment`)
+        *((SOURCE_DIR / name, name) for name in COURSE_MODULES),
     ]
-    for folder, name in sources:
-        for path in sorted(folder.rglob("*")):
+    for source, name in sources:
+        if source.is_file():
+            files[f"{COURSE}/{name}"] = source
+            continue
+        for path in sorted(source.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts and not path.name.endswith(".pyc"):
-                files[f"{COURSE}/{name}/{path.relative_to(folder)}"] = path
-    # the solution, the data set, and the assignment's facts (the rule that finds graded cells),
-    # which the grader imports from the course root, as through the course's link (paths.COURSE_MODULES)
+                files[f"{COURSE}/{name}/{path.relative_to(source)}"] = path
+    # the solution, the data set, and the assignment's facts (the rule that finds graded cells)
     for path in (SOURCE_DIR / NOTEBOOK, SOURCE_DIR / "dinos.txt", SOURCE_DIR / "assignment.py"):
         files[f"{COURSE}/source/{SOURCE_DIR.name}/{path.name}"] = path
-    files[f"{COURSE}/assignment.py"] = SOURCE_DIR / "assignment.py"
     # the notebook as students get it: an exercise left as released reads "not implemented yet"
     files[f"{COURSE}/release/{RELEASE_DIR.name}/{NOTEBOOK}"] = RELEASE_DIR / NOTEBOOK
     return files

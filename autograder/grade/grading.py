@@ -140,12 +140,13 @@ def build_task(spec: FunctionSpec, source: str, references: dict[str, str], case
     """What one run of ``spec``'s function gets: the graded cell (``source``), its ``cases``, and
     either the reference versions of the functions it calls (``references``, served from
     outside the student's process) or, ``own``, the student's."""
+    served = () if own else spec.dependencies  # the references the run may call
     return Task(
         function=spec.name,
         student_source=source,
-        dependencies={} if own else {dep: references[dep] for dep in spec.dependencies},
+        dependencies={dep: references[dep] for dep in served},
         own_dependencies=own or {},
-        draws_random=tuple(dep for dep in spec.dependencies if EXERCISES[dep].draws_random),
+        draws_random=tuple(dep for dep in served if EXERCISES[dep].draws_random),
         cases=[case.as_task() for case in cases],
     )
 

@@ -31,7 +31,7 @@ class Task:
     cases: list[dict]  # each {"id": …, "args": […], "kwargs": {…}, …}, run in order (checks/base.py)
     dependencies: dict[str, str] = field(default_factory=dict)  # reference functions it may call: name -> source
     own_dependencies: dict[str, str] = field(default_factory=dict)  # the student's own versions instead
-    draws_random: tuple[str, ...] = ()  # dependencies that draw from numpy's global random state
+    draws_random: tuple[str, ...] = ()  # those of ``dependencies`` that draw from numpy's global random state
 
 
 @dataclass(frozen=True)

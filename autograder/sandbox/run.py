@@ -180,7 +180,7 @@ def run_task(task: Task, limits: Limits | None = None) -> "Outcome":
         "stdout_limit": limits.stdout_per_case,
         "dependencies": sorted(task.dependencies),
         "own_dependencies": task.own_dependencies,
-        "draws_random": [name for name in task.dependencies if name in task.draws_random],
+        "draws_random": list(task.draws_random),
     }
     # Read by the supervisor only after it has forked the student's process, one frame at a
     # time: the references, then each case when it is run (the pipe holds back the rest).

@@ -76,13 +76,20 @@ def test_same_tells_a_difference_of_its_tolerance_from_one_a_thousand_times_larg
     assert same(0.0, 1e-13) and not same(0.0, 1e-9)  # near zero: the absolute tolerance of 1e-12
 
 
-def clipped_answers(nudge=None):
-    """The right answers of clip's cases (np.clip of each input: the formula), with ``nudge``
-    (case, key, index, value) written into one of them."""
+def clip_answers(transform):
+    """Every case answered with ``transform(gradient, maxValue)`` for each gradient, inputs left alone."""
     answers = {}
     for case in clip_checks.cases():
         grads, bound = case.args
-        answers[case.id] = Observation(case.id, True, {k: np.clip(v, -bound, bound) for k, v in grads.items()})
+        result = {key: transform(value, bound) for key, value in grads.items()}
+        answers[case.id] = Observation(case.id, True, result, args_after=[grads])
+    return answers
+
+
+def clipped_answers(nudge=None):
+    """The right answers of clip's cases (np.clip of each input: the formula), with ``nudge``
+    (case, key, index, value) written into one of them."""
+    answers = clip_answers(lambda gradient, bound: np.clip(gradient, -bound, bound))
     if nudge:
         case_id, key, index, value = nudge
         answers[case_id].result[key][index] = value
@@ -107,11 +114,11 @@ def test_one_gradient_missing_from_one_case_fails_the_all_five_rule():
     assert clip_checks.returns_all_gradients(answers, right) == "clip must return all five gradients; dby missing."
 
 
-def with_first_call(observation, **changes):
-    """``observation`` with the first recorded call of optimize changed (X, Y, …)."""
+def with_call(observation, number, **changes):
+    """``observation`` with recorded call ``number`` of optimize changed (X, Y, learning_rate, …)."""
     calls = {name: dict(record) for name, record in observation.calls.items()}
     optimize = dict(calls["optimize"])
-    optimize["calls"] = {**optimize["calls"], 0: {**optimize["calls"][0], **changes}}
+    optimize["calls"] = {**optimize["calls"], number: {**optimize["calls"][number], **changes}}
     calls["optimize"] = optimize
     return dataclasses.replace(observation, calls=calls)
 
@@ -150,7 +157,7 @@ def test_do_model_s_x_and_y_judges_name_each_near_miss(expected, change, x_says,
     reference = expected["model"]
     first = reference["small"].calls["optimize"]["calls"][0]
     student = dict(reference)
-    student["small"] = with_first_call(reference["small"], **change(first["X"], first["Y"]))
+    student["small"] = with_call(reference["small"], 0, **change(first["X"], first["Y"]))
     for judge, says, what in ((model.builds_x, x_says, "X"), (model.builds_y, y_says, "Y")):
         feedback = judge(student, reference)
         assert feedback == (None if says is None else f"the first {what} given to optimize {says}"), judge.__name__
@@ -162,13 +169,14 @@ def test_do_model_s_x_and_y_judges_name_each_near_miss(expected, change, x_says,
     )
 
 
-def with_draws(observation, p=None, seeds=None):
-    draws = dict(observation.draws)
-    if p is not None:
-        draws["p"] = p
-    if seeds is not None:
-        draws["seeds"] = seeds
-    return dataclasses.replace(observation, draws=draws)
+def with_result(observations, case_id, result=None, **draws):
+    """``observations`` with the result (or the noted draws) of one case replaced."""
+    changed = dict(observations)
+    old = changed[case_id]
+    changed[case_id] = dataclasses.replace(
+        old, result=old.result if result is None else result, draws={**old.draws, **draws}
+    )
+    return changed
 
 
 @pytest.mark.parametrize(("change", "right"), [(5e-7, True), (2e-6, False)], ids=["just-inside", "just-outside"])
@@ -181,7 +189,7 @@ def test_a_draw_s_probabilities_are_judged_to_the_tolerance_and_no_further(expec
     reference = expected["sample"]
     p = np.array(reference["flat"].draws["p"], dtype=float)
     p[2, 5] += change
-    student = dict(reference) | {"flat": with_draws(reference["flat"], p=p)}
+    student = with_result(reference, "flat", p=p)
     verdict = sample.right_distribution(student, reference)
     if right:
         assert verdict is None
@@ -194,12 +202,14 @@ def test_seeds_off_by_a_constant_are_told_by_how_much(expected, offset):
     from autograder.checks import sample
 
     reference = expected["sample"]
-    student = {c: with_draws(o, seeds=[s + offset for s in o.draws["seeds"]]) for c, o in reference.items()}
+    student = reference
+    for case_id, observation in reference.items():
+        student = with_result(student, case_id, seeds=[s + offset for s in observation.draws["seeds"]])
     assert sample.follows_the_seeds(student, reference).startswith(f"every seed is {offset:+d} from the expected one")
-    one_off = dict(reference)  # every case right but one seed of one case: still not right
+    # every case right but one seed of one case: still not right
     seeds = list(reference["seeds"].draws["seeds"])
     seeds[-1] += 1
-    one_off["seeds"] = with_draws(reference["seeds"], seeds=seeds)
+    one_off = with_result(reference, "seeds", seeds=seeds)
     assert sample.follows_the_seeds(one_off, reference) is not None
     assert sample.follows_the_seeds(reference, reference) is None
 
@@ -210,16 +220,6 @@ def test_seeds_off_by_a_constant_are_told_by_how_much(expected, offset):
 
 from autograder.checks import sample as sample_checks  # noqa: E402
 from autograder.checks.base import Cause  # noqa: E402
-
-
-def with_result(observations, case_id, result=None, **draws):
-    """``observations`` with the result (or the noted draws) of one case replaced."""
-    changed = dict(observations)
-    old = changed[case_id]
-    changed[case_id] = dataclasses.replace(
-        old, result=old.result if result is None else result, draws={**old.draws, **draws}
-    )
-    return changed
 
 
 @pytest.mark.parametrize(
@@ -325,15 +325,6 @@ def test_the_characters_rule_pays_for_each_right_call_and_says_where_the_first_w
 # ----------------------------------------------------------------------------
 
 from autograder.checks import model as model_checks  # noqa: E402
-
-
-def with_call(observation, number, **changes):
-    """``observation`` with recorded call ``number`` of optimize changed (X, learning_rate, …)."""
-    calls = {name: dict(record) for name, record in observation.calls.items()}
-    optimize = dict(calls["optimize"])
-    optimize["calls"] = {**optimize["calls"], number: {**optimize["calls"][number], **changes}}
-    calls["optimize"] = optimize
-    return dataclasses.replace(observation, calls=calls)
 
 
 def test_names_are_judged_in_order_and_a_missed_restart_is_told_apart(expected):
@@ -524,16 +515,6 @@ def test_the_returned_state_is_the_last_one(expected):
 # ----------------------------------------------------------------------------
 # clip: each rule alone, from answers built by the formula (np.clip), with the exact words
 # ----------------------------------------------------------------------------
-
-
-def clip_answers(transform):
-    """Every case answered with ``transform(gradient, maxValue)`` for each gradient, inputs left alone."""
-    answers = {}
-    for case in clip_checks.cases():
-        grads, bound = case.args
-        result = {key: transform(value, bound) for key, value in grads.items()}
-        answers[case.id] = Observation(case.id, True, result, args_after=[grads])
-    return answers
 
 
 def test_clip_s_rules_pass_the_formula_and_name_a_constant_bound():
@@ -770,15 +751,15 @@ def test_the_distribution_rule_pays_per_call_and_names_its_failures(expected):
 
 def test_seed_feedback_needs_two_seeds_to_read_an_offset_or_a_step():
     feedback = sample_checks.seeds_feedback
-    assert feedback([5, 7], [3, 5]).startswith("every seed is +2 from the expected one")  # two seeds are enough
-    assert feedback([None, None, None], [3, 5, 7]) == (
+    assert feedback([5, 7], [3, 5], 2).startswith("every seed is +2 from the expected one")  # two seeds are enough
+    assert feedback([None, None, None], [3, 5, 7], 3) == (
         "the seeds set before the draws are not step + seed (step and seed both grow by one after every draw)."
     )
-    assert feedback([4], [3]) == (
+    assert feedback([4], [3], 1) == (
         "the seeds set before the draws are not step + seed (step and seed both grow by one after every draw)."
     )  # one draw, one wrong seed: no offset can be read from one
-    assert feedback([3, 6, 9], [3, 5, 7]).startswith("the seeds grow by 3 from one draw to the next instead of 2")
-    assert not isinstance(feedback([3, 9, 10], [3, 5, 7]), Cause)
+    assert feedback([3, 6, 9], [3, 5, 7], 3).startswith("the seeds grow by 3 from one draw to the next instead of 2")
+    assert not isinstance(feedback([3, 9, 10], [3, 5, 7], 3), Cause)
 
 
 def test_the_printed_progress_is_read_block_by_block_and_the_first_difference_named(expected):
