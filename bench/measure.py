@@ -106,6 +106,17 @@ def student_baseline(folder):
     return training_cell_seconds(folder)
 
 
+def blank_lines(lines):
+    """Finding the graded cells in a cell of ``lines`` empty lines before its def (a submission
+    built to make a backtracking pattern take quadratic time)."""
+    from autograder.grade.submission import find_graded_cells
+
+    notebook = {"cells": [{"cell_type": "code", "source": "#" + "\n" * int(lines) + "def clip(g, m):\n    pass"}]}
+    start = time.perf_counter()
+    cells, _ = find_graded_cells(notebook)
+    return time.perf_counter() - start, {"found": sorted(cells)}
+
+
 if __name__ == "__main__":
     what, *args = sys.argv[1:]
     measurements = {
@@ -118,6 +129,7 @@ if __name__ == "__main__":
         "student-again": student_again,
         "student-numpy": student_numpy,
         "student-baseline": student_baseline,
+        "blank-lines": blank_lines,
     }
     seconds, extra = measurements[what](*args)
     print(

@@ -319,7 +319,7 @@ KILLED_WORKER = (
 def killed_worker_result(path: Path, student: str) -> SubmissionResult:
     """A submission whose grading killed worker after worker: 0 points, and why."""
     from ..checks import SPECS
-    from .grading import all_failed
+    from .rubric import all_failed
 
     functions = {name: all_failed(spec, KILLED_WORKER) for name, spec in SPECS.items()}
     return SubmissionResult(shown(path), student, functions, [KILLED_WORKER])

@@ -19,14 +19,15 @@ from assignment import EXERCISES
 
 from .. import faults
 from ..checks import SPECS
-from ..checks.base import Case, Cause, Check, FunctionSpec, Partial, Verdict, same
+from ..checks.base import Case, Cause, FunctionSpec, same
 from ..sandbox.limits import Limits, default_limits
 from ..sandbox.messages import StudentError, Task
 from ..sandbox.run import run_task
 from ..solution import compact, graded_cell_sources
 from . import explain
 from .expected import load_expected
-from .report import CheckResult, FunctionResult, SubmissionResult
+from .report import FunctionResult, SubmissionResult
+from .rubric import all_failed, pay_only_for_work, verdict
 from .submission import read_submission, released_cells, shown
 
 log = logging.getLogger(__name__)
@@ -53,49 +54,6 @@ def own_versions(spec: FunctionSpec, cells: dict[str, str], graded: dict[str, Fu
         if name not in graded or graded[name].score != graded[name].max_score or name not in cells:
             return None
     return {name: cells[name] for name in spec.dependencies}
-
-
-def _pay_only_for_work(spec, results):
-    """Checks that do not stand alone (a trivial answer passes them) pay in proportion to what the
-    central checks earned: fully when those earned all their points, nothing when they earned
-    none.  One that is right but paid less is not shown as passed: its feedback says why."""
-    central = [(result, check) for result, check in zip(results, spec.checks, strict=True) if check.stands_alone]
-    share = sum(result.points for result, _ in central) / sum(check.points for _, check in central)
-    if share >= 1:
-        return
-    names = "; ".join(check.name for _, check in central)
-    for result, check in zip(results, spec.checks, strict=True):
-        if result.points <= 0 or check.stands_alone:
-            continue
-        right = "right" if result.passed else "right in part"
-        result.passed, result.withheld = False, True
-        result.points = round(result.points * share, 2)
-        if share == 0:
-            result.feedback = (
-                f"{right}, but worth nothing on its own, because an answer that does none of the work gets this "
-                f"far too: it pays once one of these earns points: {names}."
-            )
-        else:
-            result.feedback = (
-                f"{right}, but an answer that does none of the work gets this far too, so it pays in proportion "
-                f"to what these earned ({share:.0%} of their points): {names}."
-            )
-
-
-def verdict(check: Check, feedback: Verdict) -> CheckResult:
-    """The CheckResult of a judge's answer: None (passed), a Partial (part of the points) or the feedback."""
-    if feedback is None:
-        return CheckResult(check.name, True, "passed", float(check.points), float(check.points))
-    if isinstance(feedback, Partial):
-        points = round(check.points * feedback.share, 2)
-        return CheckResult(check.name, False, feedback.feedback, points, float(check.points))
-    return CheckResult(check.name, False, feedback, 0.0, float(check.points))
-
-
-def all_failed(spec: FunctionSpec, feedback: str, seconds: float = 0.0) -> FunctionResult:
-    """Every check of ``spec`` failed, for one reason."""
-    checks = [CheckResult(c.name, False, feedback, 0.0, float(c.points)) for c in spec.checks]
-    return FunctionResult(spec.name, 0.0, float(spec.points), checks, seconds)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -243,7 +201,7 @@ class Grader:
                     feedback = f"{spec.name} returned values of an unexpected kind, size or shape."
             checks.append(verdict(check, feedback))
             named.append(isinstance(getattr(feedback, "feedback", feedback), Cause))
-        _pay_only_for_work(spec, checks)
+        pay_only_for_work(spec, checks)
         cause = self._name_the_mistake(spec, observed, checks)
         first = next((i for i, c in enumerate(checks) if not c.passed and not c.withheld), None)
         # A grade with the student's own helpers is kept only at full marks: explaining it is wasted.

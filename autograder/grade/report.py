@@ -36,7 +36,7 @@ class CheckResult:
     points: float
     max_points: float
     # Right, but paid nothing: a check that does not stand alone, when no central one earned points
-    # (grading._pay_only_for_work).  Shown as not passed, with its feedback saying why.
+    # (rubric.pay_only_for_work).  Shown as not passed, with its feedback saying why.
     withheld: bool = False
 
     def to_dict(self) -> dict:
@@ -178,7 +178,7 @@ def foreign_reports(*paths: Path | str | None) -> list[Path | str]:
 def to_gradescope(result: SubmissionResult, preamble: str = "") -> str:
     """Gradescope's results.json for one submission: a test per check, feedback as plain text.
     A check is "passed" only when it pays its points: one that passed but pays nothing (see
-    grading._pay_only_for_work) is shown as failed, with its feedback saying why."""
+    rubric.pay_only_for_work) is shown as failed, with its feedback saying why."""
     tests = []
     for function in result.functions.values():
         for check in function.checks:

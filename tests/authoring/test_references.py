@@ -1,6 +1,7 @@
 """The stored references: made from the instructor notebook, and reproducible."""
 
 import json
+import shutil
 
 import pytest
 
@@ -16,14 +17,31 @@ def test_do_the_references_match_the_canonical_run():
     assert "Iteration: 22000, Loss: 22.798145" in full.stdout
 
 
+def copy_of_the_references(folder):
+    shutil.copytree(REFERENCES_DIR, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    return folder
+
+
+def test_a_copy_of_the_references_loads(tmp_path):
+    assert expected.load_expected(copy_of_the_references(tmp_path / "refs")).cases.keys() == SPECS.keys()
+
+
 def test_are_stale_references_refused(tmp_path):
-    for name in SPECS:
-        document = json.loads((REFERENCES_DIR / f"{name}.json").read_text())
-        if name == "clip":
-            document["fingerprint"] = "0" * 64  # as if the cases or the solution had changed
-        (tmp_path / f"{name}.json").write_text(json.dumps(document))
-    with pytest.raises(expected.StaleReferences, match="autograder references"):
-        expected.load_expected(tmp_path)
+    folder = copy_of_the_references(tmp_path / "refs")
+    document = json.loads((folder / "clip.json").read_text())
+    document["fingerprint"] = "0" * 64  # as if the cases or the solution had changed
+    (folder / "clip.json").write_text(json.dumps(document))
+    with pytest.raises(expected.StaleReferences, match=r"^clip.json was made for other cases or another solution"):
+        expected.load_expected(folder)
+
+
+def test_are_stale_mistake_signatures_refused(tmp_path):
+    folder = copy_of_the_references(tmp_path / "refs")
+    document = json.loads((folder / expected.FAULTS_FILE).read_text())
+    document["sample"]["fingerprint"] = "0" * 64  # as if a catalogued mistake of sample had changed
+    (folder / expected.FAULTS_FILE).write_text(json.dumps(document))
+    with pytest.raises(expected.StaleReferences, match="made for other cases, solution or mistakes of sample"):
+        expected.load_expected(folder)
 
 
 def test_does_every_function_spec_add_up_to_the_points_of_its_test_cell():

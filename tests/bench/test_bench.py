@@ -39,16 +39,19 @@ EXTRAS = {
     "student-again": {"path": COMPILED},
     "student-numpy": {"path": "utils: training runs in plain numpy, as DINO_PURE_NUMPY asks"},
     "student-baseline": {"path": ""},
+    "blank-lines": {"found": ["clip"]},
 }
-# a/b 0.4, c/a 1.25, d/(8c) 0.5, g/f 1.1, s1/sb 0.83, s2/sb 0.33: every target met
+# a/b 0.4, c/a 1.25, d/(8c) 0.5, g/f 1.1, s1/sb 0.83, s2/sb 0.33, h4/h1 4: every target met
 MET = {"canonical": 4.0, "baseline": 10.0, "grade": 5.0, "batch": 20.0, "dask": 22.0,
-       "student-first": 5.0, "student-again": 2.0, "student-numpy": 17.0, "student-baseline": 6.0}  # fmt: skip
+       "student-first": 5.0, "student-again": 2.0, "student-numpy": 17.0, "student-baseline": 6.0,
+       "blank-lines 1000000": 0.05, "blank-lines 4000000": 0.2}  # fmt: skip
 
 
 def fake_measurements(seconds, log, extras=EXTRAS):
     def measure(what, *args):
         log.append(what)
-        return {"seconds": seconds[what], "rss_mb": 50.0, "children_rss_mb": 140.0, **extras[what]}
+        key = what if what in seconds else f"{what} {args[0]}"  # blank-lines is timed at two sizes
+        return {"seconds": seconds[key], "rss_mb": 50.0, "children_rss_mb": 140.0, **extras[what]}
 
     return measure
 
@@ -63,6 +66,7 @@ def fake_measurements(seconds, log, extras=EXTRAS):
         ({"dask": 24.0}, False),  # g/f 1.2
         ({"student-first": 7.0}, False),  # s1/sb 1.17
         ({"student-again": 3.5}, False),  # s2/sb 0.58
+        ({"blank-lines 4000000": 0.8}, False),  # h4/h1 16: quadratic
     ],
 )
 def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(changes, met, monkeypatch, tmp_path):
@@ -74,13 +78,15 @@ def test_are_the_ratios_computed_in_rounds_and_a_missed_target_a_failure(changes
         status = bench_main.main(["--repeat", "3", "--json", str(out)])
     # interleaved rounds (e grades too; f is a batch)
     assert log == ["canonical", "baseline", "grade", "batch", "grade", "batch", "dask",
-                   "student-first", "student-again", "student-numpy", "student-baseline"] * 3  # fmt: skip
+                   "student-first", "student-again", "student-numpy", "student-baseline", "blank-lines",
+                   "blank-lines"] * 3  # fmt: skip
     result = json.loads(out.read_text())
     a, b, c, d, g = (seconds[k] for k in ("canonical", "baseline", "grade", "batch", "dask"))
     s1, s2, sn, sb = (seconds[k] for k in ("student-first", "student-again", "student-numpy", "student-baseline"))
     assert result["ratios"] == pytest.approx(
-        {"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c), "g/f": g / d, "s1/sb": s1 / sb, "s2/sb": s2 / sb}
-    )
+        {"a/b": a / b, "c/a": c / a, "d/(8c)": d / (8 * c), "g/f": g / d, "s1/sb": s1 / sb, "s2/sb": s2 / sb,
+         "h4/h1": seconds["blank-lines 4000000"] / seconds["blank-lines 1000000"]}
+    )  # fmt: skip
     # e is timed by the same fake "grade", f by the same fake "batch"
     assert result["reported_ratios"] == pytest.approx(
         {"e/a": c / a, "sn/sb": sn / sb, "dask_overhead_seconds_per_submission": (g - d) / 16}

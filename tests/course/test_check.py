@@ -152,8 +152,10 @@ RULES = [
 @pytest.mark.parametrize("name, make, finding, status", RULES, ids=[r[0] for r in RULES])
 def test_does_each_rule_report_its_finding(release_copy, name, make, finding, status):
     code, output = check(release_copy, make(factory.notebook()), "--no-tests")
-    assert finding in output, output
-    assert code == status, output
+    assert finding in output, (
+        f"check.py's rule for {name!r} said nothing of it ({finding!r} not in its output):\n{output}"
+    )
+    assert code == status, f"check.py exited {code}, not {status}, for {name!r}:\n{output}"
     line = next(line for line in output.splitlines() if finding in line)
     assert line.startswith(("✗ cell", "! cell", "✗ notebook")), line
 

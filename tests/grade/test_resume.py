@@ -2,6 +2,7 @@
 anything but this user's regular file in its place is refused with the reason; a failed append
 is noted, never fatal.  The batch tests (test_cli.py) show the same through `grade`."""
 
+import errno
 import json
 import os
 import stat
@@ -91,8 +92,9 @@ def test_a_link_planted_as_the_key_is_never_followed(tmp_path):
     target = tmp_path / "chosen-key"
     target.write_bytes(b"k" * resume.KEY_BYTES)
     (private_cache() / resume.KEY_FILE).symlink_to(target)
-    with pytest.raises(OSError):
+    with pytest.raises(OSError) as raised:
         resume.resume_key()
+    assert raised.value.errno == errno.ELOOP, raised.value  # O_NOFOLLOW refused the link itself
     assert target.read_bytes() == b"k" * resume.KEY_BYTES
 
 

@@ -11,7 +11,6 @@ import shutil
 import socket
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
@@ -150,8 +149,9 @@ def test_the_reference_code_never_reaches_the_student_process(grader, tmp_path):
 @isolated
 def test_an_answer_the_judges_do_not_expect_costs_only_that_function(grader, tmp_path):
     """A 400-digit integer, a dict whose keys all collide in hash, a 60 MB string: the grader
-    decodes each with bounds, in bounded time, and the report stays small.  (A dict of 200,000
-    colliding keys would only run out the student's own clock; test_wire sends one directly.)"""
+    decodes each with bounds (its decoding charged to the run), and the report stays small.
+    (A dict of 200,000 colliding keys would only run out the student's own clock; test_wire
+    sends one directly.)"""
     source = textwrap.dedent(
         """
         import sys
@@ -167,9 +167,7 @@ def test_an_answer_the_judges_do_not_expect_costs_only_that_function(grader, tmp
             return "x" * 60_000_000
         """
     )
-    start = time.perf_counter()
     result = grade_with(grader, tmp_path, "mallory", "clip", source)
-    assert time.perf_counter() - start < 120
     assert_contained(result, "clip", grader)
     assert len(str(result.to_dict())) < 50_000
 
@@ -273,17 +271,20 @@ for _ in range(4):
     children.append(pid)
 return sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in children)  # the survivors
 """
-    assert run_body(body, Limits(cpu_seconds=60, memory_bytes=2 * 1024**3)) == 4
+    assert run_body(body, Limits(cpu_seconds=60, memory_bytes=2 * 1024**3)) == 4, (
+        "a 2 GB cap for the run stopped 800 MB"
+    )
     capped = Limits(cpu_seconds=60, memory_bytes=512 * 1024**2)
     source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
     outcome = run_task(
         Task(function="f", student_source=source, cases=[{"id": "only", "args": [], "kwargs": {}}]), capped
     )
     observed = outcome.cases().get("only")
+    held = "four processes of 200 MB lived under a 512 MB memory cap for the run: its cgroup did not hold"
     if observed is None:  # the kernel's OOM killer chose the student's process itself
-        assert outcome.exit_code == -9, outcome
+        assert outcome.exit_code == -9, f"{held}: {outcome}"
     else:
-        assert observed.ok and observed.result < 4, observed  # it chose children (any of them)
+        assert observed.ok and observed.result < 4, f"{held}: {observed}"  # it chose children (any of them)
 
 
 @as_root

@@ -166,8 +166,8 @@ def grade_on(rung, world):
         "root": grade,
         "uid": f"capsh --drop=cap_sys_admin -- -c '{grade}'",
         "none": worlds.under_dockers_seccomp(
-            f"setpriv --reuid={worlds.NOBODY} --regid={worlds.NOBODY} --clear-groups env HOME={tmp}/home "
-            f"PATH=/usr/bin:/bin sh -c '{grade}'"
+            f"setpriv --reuid={worlds.NOBODY} --regid={worlds.NOBODY} --clear-groups "
+            f"env -u XDG_CACHE_HOME HOME={tmp}/home PATH=/usr/bin:/bin sh -c '{grade}'"
         ),
     }[rung]
     done = worlds.run(tmp, [command])

@@ -114,7 +114,7 @@ except OSError as error:
 
 @needs_root
 def test_does_it_run_as_an_unprivileged_user():
-    assert result(run("import os\nreturn os.getuid()")) != 0
+    assert result(run("import os\nreturn os.getuid()")) != 0, "the student's code runs as root"
 
 
 def test_is_an_endless_loop_stopped_at_its_cpu_limit():
@@ -128,8 +128,8 @@ def test_a_loop_its_own_rlimit_ends_between_two_polls_is_out_of_time_not_killed(
     run's limit plus a margin) then ends it first, by a signal.  It used its time all the same."""
     monkeypatch.setattr(one_run, "POLL_SECONDS", 120.0)  # no poll before the rlimit's SIGKILL
     outcome = run("while True:\n    pass", limits=Limits(cpu_seconds=2))
-    assert outcome.exit_code == -9 and "only" not in outcome.cases()
-    assert outcome.timed_out
+    assert outcome.exit_code == -9 and "only" not in outcome.cases(), f"RLIMIT_CPU did not end the loop: {outcome}"
+    assert outcome.timed_out, f"a run its own RLIMIT_CPU ended is not reported as out of time: {outcome}"
 
 
 def test_is_a_huge_allocation_a_memory_error():
@@ -142,8 +142,12 @@ def test_are_a_hundred_megabytes_of_prints_truncated_without_losing_the_result()
     outcome = run(body)
     observed = outcome.cases()["only"]
     assert observed.ok and observed.result == 42
-    assert len(observed.stdout) <= Limits().stdout_per_case and observed.stdout_dropped > 90_000_000
-    assert len(outcome.output) <= Limits().output_bytes and outcome.output_dropped > 0
+    assert len(observed.stdout) <= Limits().stdout_per_case and observed.stdout_dropped > 90_000_000, (
+        f"prints during a call were kept past {Limits().stdout_per_case} bytes: {len(observed.stdout)}"
+    )
+    assert len(outcome.output) <= Limits().output_bytes and outcome.output_dropped > 0, (
+        f"the process's output was kept past {Limits().output_bytes} bytes: {len(outcome.output)}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -424,12 +428,14 @@ def test_does_the_grader_kill_a_run_it_stopped_and_all_it_started():
     name = f"stopped{secrets.token_hex(4)}"
     body = NAME_ME.format(name=name) + "import os, time\nif os.fork() == 0:\n    time.sleep(300)\ntime.sleep(300)\n"
     outcome = run(body, Limits(cpu_seconds=2))
-    assert outcome.timed_out and "only" not in outcome.cases()
+    assert outcome.timed_out and "only" not in outcome.cases(), (
+        f"a sleeping run was not stopped at its limit: {outcome}"
+    )
     for _ in range(20):  # the kill is done; the kernel may take a moment to reap them
         if not processes_named(name):
             break
         time.sleep(0.1)
-    assert processes_named(name) == []
+    assert processes_named(name) == [], f"processes of a stopped run outlived it: {processes_named(name)}"
 
 
 def test_a_pid_the_kernel_gave_to_another_process_is_never_killed_for_a_finished_run():

@@ -127,8 +127,12 @@ return outcomes
 def test_a_call_no_correct_solution_makes_is_refused_before_it_runs(grader, call, refused):
     body = PARAMETERS + f"try:\n    {call}\nexcept RuntimeError as error:\n    return str(error)\nreturn 'ran'\n"
     outcome = attack(body, references=("clip", "optimize", "sample"), allowed=("clip", "optimize"))
-    message = outcome.cases()["only"].result
-    assert message.startswith("this call of ") and "was refused" in message and refused in message, message
+    observed = outcome.cases().get("only")
+    message = observed.result if observed is not None and observed.ok else None
+    assert isinstance(message, str) and message.startswith("this call of ") and "was refused" in message, (
+        f"the supervisor ran a call no correct solution makes ({refused}): {message if observed else outcome}"
+    )
+    assert refused in message, message
     honest_grade_is_unchanged(grader)
 
 
@@ -148,8 +152,52 @@ return answered, ""
 """
     )
     answered, message = attack(body).cases()["only"].result
-    assert answered == 8 and "more than 8 calls of optimize" in message
+    assert answered == 8 and "more than 8 calls of optimize" in message, (
+        f"the references answered {answered} calls where a correct solution makes 8 ({message!r})"
+    )
     honest_grade_is_unchanged(grader)
+
+
+@isolated
+def test_the_student_process_holds_no_reference_source_anywhere():
+    """The supervisor reads the references only after it has forked the student's process: the
+    student's process, searching every frame up its stack (the supervisor's own, inherited by
+    the fork, included) and every object the collector tracks, finds no line of them.  The search
+    is shown to work by a copy of the line the student's code makes and keeps itself."""
+    line = next(line.strip() for line in graded_cell_sources()["optimize"].splitlines() if "clip(" in line)
+    body = """
+import gc, sys
+target = marker[::-1]  # the line searched for, made here: the case carries it reversed
+decoy = {"kept": "".join(reversed(marker))}  # a copy the search must find, or it is broken
+seen = set()  # ids of the strings that hold the line, but target itself
+
+def search(value, depth=0):
+    if isinstance(value, (str, bytes)):
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        if value is not target and target in text:
+            seen.add(id(value))
+    elif depth < 4 and isinstance(value, dict):
+        for key, item in list(value.items()):
+            search(key, depth + 1)
+            search(item, depth + 1)
+    elif depth < 4 and isinstance(value, (list, tuple, set, frozenset)):
+        for item in list(value):
+            search(item, depth + 1)
+
+frame = sys._getframe()
+while frame is not None:  # up to the supervisor's frames the fork left in this process
+    search(frame.f_locals)
+    search(frame.f_globals, 1)
+    frame = frame.f_back
+for thing in gc.get_objects():
+    if isinstance(thing, (dict, list, tuple)):
+        search(thing, 3)
+return len(seen)
+"""
+    case = {"id": "only", "args": [line[::-1]], "kwargs": {}}
+    found = attack(body, cases=[case], references=("clip", "optimize", "sample")).cases()["only"].result
+    assert found >= 1, "the search did not find even the student's own copy: it proves nothing"
+    assert found == 1, f"the student's process holds the reference optimize's line {line!r} ({found - 1} places)"
 
 
 @isolated
@@ -196,8 +244,9 @@ def test_answers_past_the_run_s_budget_are_dropped(grader):
     limits = Limits(cpu_seconds=60, result_bytes=4 * 1024**2, answer_bytes=10 * 1024**2)
     cases = [{"id": f"c{i}", "args": [i], "kwargs": {}} for i in range(6)]
     outcome = attack("return 'x' * 3_000_000", cases=cases, limits=limits)
-    assert 1 <= len(outcome.cases()) <= 3
-    assert "passed 10485760 bytes" in outcome.protocol_error
+    kept = len(outcome.cases())
+    assert 1 <= kept <= 3, f"{kept} answers of 3 MB were kept under a budget of 10 MB for the run"
+    assert "passed 10485760 bytes" in (outcome.protocol_error or ""), f"no budget was said: {outcome.protocol_error}"
     honest_grade_is_unchanged(grader)
 
 
@@ -223,8 +272,10 @@ bounding = [cap for cap in range(41) if libc.prctl(23, cap, 0, 0, 0) == 1]  # PR
 return refused, bounding
 """
     refused, bounding = attack(body, references=()).cases()["only"].result
-    assert refused == {"user": True, "mount": True, "network": True, "pid": True}
-    assert bounding == []
+    assert refused == {"user": True, "mount": True, "network": True, "pid": True}, (
+        f"the student's code may make these namespaces: {sorted(name for name, no in refused.items() if not no)}"
+    )
+    assert bounding == [], f"the student's capability bounding set holds {bounding}"
 
 
 PROBE = """
@@ -244,15 +295,22 @@ def test_the_supervisor_runs_confined_under_a_uid_of_its_own():
     body = "import os\nreturn os.getuid(), probe()"
     outcome = attack(body, references=(), extra_references={"probe": PROBE})
     student_uid, seen = outcome.cases()["only"].result
-    assert seen["uid"] not in (0, student_uid) and machine.UID_RANGE[0] <= seen["uid"] < machine.UID_RANGE[1]
+    low, high = machine.UID_RANGE
+    assert seen["uid"] not in (0, student_uid) and low <= seen["uid"] < high, (
+        f"the supervisor runs as uid {seen['uid']}, not one of its own (the student's is {student_uid})"
+    )
     assert seen["status"] == {"CapEff": "0000000000000000", "CapBnd": "0000000000000000", "NoNewPrivs": "1",
-                              "Seccomp": "2"}  # fmt: skip
+                              "Seccomp": "2"}, f"the supervisor is not confined: {seen['status']}"  # fmt: skip
     layout = cgroups.layout()
     if machine.isolation_mode() == "root" and layout:
         mark = ":memory:" if layout == "v1" else "0::"
         memory = [line for line in seen["cgroups"].splitlines() if mark in line]
-        assert memory and all("/run-" in line for line in memory), seen["cgroups"]
-    assert 0 < seen["address_space"] <= Limits(cpu_seconds=60).address_space_bytes()
+        assert memory and all("/run-" in line for line in memory), (
+            f"the supervisor is not in the run's memory cgroup: {memory}"
+        )
+    assert 0 < seen["address_space"] <= Limits(cpu_seconds=60).address_space_bytes(), (
+        f"the supervisor's address space is not limited: {seen['address_space']}"
+    )
 
 
 @isolated
@@ -303,3 +361,18 @@ def test_random_state_round_trips_through_the_call_codec():
     assert np.random.get_state()[1].tolist() == state[1].tolist() and np.random.rand() == (
         np.random.seed(123) or np.random.rand()
     )
+
+
+def test_an_array_is_copied_out_of_the_arena_before_anything_reads_it():
+    """Copy, then check, then compute: what the supervisor decodes from a call is its own copy,
+    so a value the student's process writes into the arena afterwards changes nothing of it."""
+    from autograder.sandbox.inside import refcall, wire
+
+    arena = refcall.Arena(bytearray(1 << 20))
+    sent = np.arange(12.0).reshape(3, 4)
+    message = wire.loads(wire.dumps({"x": sent}, arena), arena, refcall.CALLS)
+    in_the_arena = np.ndarray(sent.shape, sent.dtype, buffer=arena.buffer, offset=0)
+    assert np.array_equal(in_the_arena, sent)  # where the student's side put it
+    in_the_arena[:] = -1.0  # written after the supervisor decoded the call
+    assert np.array_equal(message["x"], sent), "the decoded array is a view of the shared arena, not a copy"
+    assert not np.shares_memory(message["x"], in_the_arena)

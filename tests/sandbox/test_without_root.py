@@ -74,7 +74,10 @@ print(json.dumps({"mode": machine.isolation_mode(), "walk": walk, "escape": esca
 
 def as_nobody(tmp, commands):
     """A shell script: the world view of ``worlds.py``, then ``commands`` run as nobody."""
-    user = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups env HOME={tmp}/home PATH=/usr/bin:/bin"
+    user = (
+        f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "
+        f"env -u XDG_CACHE_HOME HOME={tmp}/home PATH=/usr/bin:/bin"
+    )  # their own cache, not this user's
     return worlds.script(tmp, [f"{user} {command}" for command in commands])
 
 

@@ -300,7 +300,8 @@ def _read_only_everywhere(keep):
 
 
 def _limit(which, value):
-    if value:
+    """Set both limits of ``which`` to ``value``; None sets none (0 is a limit: no core files)."""
+    if value is not None:
         resource.setrlimit(which, (int(value), int(value)))
 
 
