@@ -77,6 +77,6 @@ mutate: $(STAMP)
 
 # Each protection the README promises, broken one at a time in a copy of the project, and the
 # tests that must then fail (tests/sabotage.py: the sandbox's layers, check.py and nbgrader,
-# which mutmut cannot reach).  About 30 minutes on 2 cores; not part of `make test`.
+# which mutmut cannot reach).  About 25 minutes on 2 cores; not part of `make test`.
 sabotage: $(STAMP) system-packages
 	$(PY) tests/sabotage.py
