@@ -147,7 +147,7 @@ def main(argv=None):
     )
     compiled = all("compiled by numba" in r["path"] for key in ("s1", "s2") for r in runs.get(key, []))
     compiled = compiled and all("plain numpy" in r["path"] for r in runs.get("sn", []))
-    compiled = compiled and all(r["found"] == ["clip"] for key in ("h1", "h4") for r in runs.get(key, []))
+    cells_found = all(r["found"] == ["clip"] for key in ("h1", "h4") for r in runs.get(key, []))
 
     print(f"\n{'measure':28} {'median':>9}")
     for key in median:
@@ -165,7 +165,7 @@ def main(argv=None):
     for name, value in reported.items():
         print(f"{name:10} {value:7.2f}  ({notes[name]})")
     print(f"\ncanonical output unchanged: {canonical}; correct submissions scored 100: {scores_ok}; "
-          f"student runs on the path they claim: {compiled}")  # fmt: skip
+          f"student runs on the path they claim: {compiled}; hostile cells' def found: {cells_found}")  # fmt: skip
     for name, value in memory.items():
         if value is not None:
             print(f"{name}: {value:.0f} MB")
@@ -180,7 +180,9 @@ def main(argv=None):
         "runs": runs,
     }
     Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
-    met = canonical and scores_ok and compiled and all(value <= TARGETS[k] for k, value in ratios.items())
+    met = (
+        canonical and scores_ok and compiled and cells_found and all(value <= TARGETS[k] for k, value in ratios.items())
+    )
     return 0 if met else 1
 
 

@@ -310,7 +310,7 @@ def run_one(entry: Sabotage, copy: Path, cache: Path) -> tuple[str, str, str, fl
     failed = FAILED.search(done.stdout)
     if done.returncode != 1 or failed is None:
         return "error", "", (done.stdout + done.stderr).strip()[-300:], seconds
-    return "caught", failed[1], (failed[2] or "").splitlines()[0][:160] if failed[2] else "", seconds
+    return "caught", failed[1], (failed[2] or "")[:160], seconds  # the summary line: one line
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,7 +52,6 @@ def dinosaur_curve():
 
 
 def main():
-
     text = (SOURCE_DIR / "shakespeare.txt").read_text(encoding="utf-8")
     cut = int(len(text) * (1 - HELD_OUT))
     train_text, held_out = text[:cut], text[cut:]

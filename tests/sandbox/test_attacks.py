@@ -13,6 +13,7 @@ import tempfile
 import textwrap
 from pathlib import Path
 
+import bodies
 import pytest
 
 from autograder.authoring import factory
@@ -22,8 +23,6 @@ from autograder.paths import REFERENCES_DIR
 from autograder.sandbox import cgroups, library, limits, machine
 from autograder.sandbox.inside import jail
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.messages import Task
-from autograder.sandbox.run import run_task
 from autograder.solution import graded_cell_sources
 
 isolated = pytest.mark.skipif(
@@ -203,9 +202,7 @@ return os.listdir("/proc"), seen, reached
 
 def observe_body(body, limits=None):
     """Run ``body`` as a function of no arguments in a sandbox; what the grader saw of its one case."""
-    source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip("\n"), "    ") + "\n"
-    task = Task(function="f", student_source=source, dependencies={}, cases=[{"id": "only", "args": [], "kwargs": {}}])
-    return run_task(task, limits or Limits(cpu_seconds=60)).cases().get("only")
+    return bodies.run_body(body, limits or Limits(cpu_seconds=60)).cases().get("only")
 
 
 def run_body(body, limits=None):
@@ -258,27 +255,11 @@ def test_memory_is_capped_for_the_whole_run_not_per_process():
     them); under 512 MB the run's cgroup does: a process of the run is killed for it."""
     if not cgroups.layout():
         pytest.skip("this machine gives the grader no cgroups")
-    body = """
-import os, time
-import numpy as np
-children = []
-for _ in range(4):
-    pid = os.fork()
-    if pid == 0:
-        block = np.ones(200 * 1024 * 1024 // 8)  # touched: resident
-        time.sleep(4)  # all four hold theirs at once
-        os._exit(0)
-    children.append(pid)
-return sum(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0 for pid in children)  # the survivors
-"""
+    body = bodies.holding_memory(processes=4, megabytes=200, seconds=4)  # returns the survivors
     assert run_body(body, Limits(cpu_seconds=60, memory_bytes=2 * 1024**3)) == 4, (
         "a 2 GB cap for the run stopped 800 MB"
     )
-    capped = Limits(cpu_seconds=60, memory_bytes=512 * 1024**2)
-    source = "def f():\n" + textwrap.indent(textwrap.dedent(body).strip(), "    ")
-    outcome = run_task(
-        Task(function="f", student_source=source, cases=[{"id": "only", "args": [], "kwargs": {}}]), capped
-    )
+    outcome = bodies.run_body(body, Limits(cpu_seconds=60, memory_bytes=512 * 1024**2))
     observed = outcome.cases().get("only")
     held = "four processes of 200 MB lived under a 512 MB memory cap for the run: its cgroup did not hold"
     if observed is None:  # the kernel's OOM killer chose the student's process itself

@@ -51,9 +51,8 @@ def test_a_v1_hierarchy_gets_a_group_per_controller_with_its_limit(hierarchy):
         hierarchy / kind / cgroups.GROUP for kind in ("memory", "pids", "cpu")
     ]
     assert len({group.name for group in groups}) == 1
-    assert re.fullmatch(rf"run-{os.getpid()}-[0-9a-f]{{8}}", groups[0].name), groups[
-        0
-    ].name  # the grader's pid: see orphans
+    name = groups[0].name  # the grader's pid in it: see the orphans' test
+    assert re.fullmatch(rf"run-{os.getpid()}-[0-9a-f]{{8}}", name), name
     memory, pids, cpu = groups
     assert_limit(memory / "memory.limit_in_bytes", str(512 * MB))
     assert_limit(pids / "pids.max", "24")
@@ -86,13 +85,6 @@ def test_a_v2_parent_group_another_grader_made_is_used(hierarchy):
     assert cgroups.layout() == "v2" and len(cgroups.create(MB, 8, 1.0)) == 1
 
 
-def test_a_v1_controller_that_is_not_a_folder_gives_no_cgroups(hierarchy):
-    (hierarchy / "memory").mkdir()
-    (hierarchy / "pids").mkdir()
-    (hierarchy / "cpu").write_text("")  # writable, but no hierarchy
-    assert cgroups.layout() is None
-
-
 def test_the_groups_of_v2_graders_that_died_are_removed(hierarchy):
     v2(hierarchy)
     cgroups.layout()
@@ -115,27 +107,29 @@ def test_a_v2_hierarchy_without_one_of_the_three_controllers_gives_no_cgroups(hi
     assert cgroups.layout() is None and cgroups.available() == "" and cgroups.create(MB, 8, 1.0) == []
 
 
-def test_a_v1_hierarchy_missing_a_controller_gives_no_cgroups(hierarchy):
+@pytest.mark.parametrize("cpu", ["missing", "a file"])  # a file is writable, but no hierarchy
+def test_a_v1_hierarchy_without_a_cpu_controller_gives_no_cgroups(hierarchy, cpu):
     (hierarchy / "memory").mkdir()
     (hierarchy / "pids").mkdir()
+    if cpu == "a file":
+        (hierarchy / "cpu").write_text("")
     assert cgroups.layout() is None and cgroups.create(MB, 8, 1.0) == []
 
 
 def test_the_groups_of_graders_that_died_are_removed_and_the_living_ones_kept(hierarchy):
     v1(hierarchy)
-    dead = DEAD
     planted = {}
     for kind in ("memory", "pids", "cpu"):
         parent = hierarchy / kind / cgroups.GROUP
-        for name in (f"run-{dead}-0a1b2c3d", f"run-{os.getpid()}-0a1b2c3d", "run-x-0a1b2c3d", "kept"):
+        for name in (f"run-{DEAD}-0a1b2c3d", f"run-{os.getpid()}-0a1b2c3d", "run-x-0a1b2c3d", "kept"):
             (parent / name).mkdir(parents=True)
             planted[kind, name] = parent / name
-    busy = hierarchy / "memory" / cgroups.GROUP / f"run-{dead}-ffffffff"
+    busy = hierarchy / "memory" / cgroups.GROUP / f"run-{DEAD}-ffffffff"
     busy.mkdir()
     (busy / "cgroup.procs").write_text("4242")  # still has a process: rmdir fails, left for later
     cgroups.create(MB, 8, 1.0)
     gone = sorted(str(path.relative_to(hierarchy)) for path in planted.values() if not path.exists())
-    assert gone == [f"{kind}/{cgroups.GROUP}/run-{dead}-0a1b2c3d" for kind in ("cpu", "memory", "pids")]
+    assert gone == [f"{kind}/{cgroups.GROUP}/run-{DEAD}-0a1b2c3d" for kind in ("cpu", "memory", "pids")]
     assert busy.exists()
 
 

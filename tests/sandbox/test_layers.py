@@ -30,27 +30,15 @@ import time
 from pathlib import Path
 
 import pytest
+from bodies import answer, holding_memory, run_body
 
 from autograder.sandbox import cgroups, library, machine, meter, server
 from autograder.sandbox import run as one_run
 from autograder.sandbox.inside import jail
 from autograder.sandbox.limits import Limits
-from autograder.sandbox.messages import Task
-from autograder.sandbox.run import run_task
 
 as_root = pytest.mark.skipif(not machine.is_root(), reason="cgroups, namespaces and a fresh uid need root")
 with_cgroups = pytest.mark.skipif(not cgroups.layout(), reason="this machine gives the grader no cgroups")
-
-
-def task(body: str, cases: int = 1) -> Task:
-    source = "def f():\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + "\n"
-    return Task(function="f", student_source=source, cases=[{"id": "only", "args": [], "kwargs": {}}] * cases)
-
-
-def answer(outcome):
-    observed = outcome.cases().get("only")
-    assert observed is not None and observed.ok, outcome
-    return observed.result
 
 
 @pytest.fixture
@@ -195,7 +183,7 @@ for _ in range(1200):  # a minute: the host finds it long before
 return "not killed"
 """
     outcome = {}
-    runner = threading.Thread(target=lambda: outcome.setdefault("run", run_task(task(body), PROBE_LIMITS)))
+    runner = threading.Thread(target=lambda: outcome.setdefault("run", run_body(body, PROBE_LIMITS)))
     with core_files_allowed():
         runner.start()
         try:
@@ -378,7 +366,7 @@ def test_the_pids_cgroup_alone_stops_a_fork_loop_at_the_run_s_process_count(with
     """RLIMIT_NPROC turned off: the cgroup still holds the run (the student's process and the
     supervisor, its threads included) to ``processes`` tasks."""
     without(processes=ALL_PROCESSES)
-    started = answer(run_task(task(FORK_UNTIL_REFUSED), Limits(cpu_seconds=30, processes=24)))
+    started = answer(run_body(FORK_UNTIL_REFUSED, Limits(cpu_seconds=30, processes=24)))
     assert 24 - 12 <= started < 24, f"{started} processes were started under a pids cgroup of 24"
 
 
@@ -386,14 +374,14 @@ def test_the_pids_cgroup_alone_stops_a_fork_loop_at_the_run_s_process_count(with
 def test_rlimit_nproc_alone_stops_a_fork_loop(without):
     """The run's cgroups turned off: RLIMIT_NPROC of the student's uid still holds."""
     without(groups=False)
-    started = answer(run_task(task(FORK_UNTIL_REFUSED), Limits(cpu_seconds=30, processes=24)))
+    started = answer(run_body(FORK_UNTIL_REFUSED, Limits(cpu_seconds=30, processes=24)))
     assert started == 24 - 1, f"{started} processes were started under RLIMIT_NPROC 24 (the student's process is one)"
 
 
 def test_the_cpu_watch_alone_stops_an_endless_loop_at_its_limit(without):
     """RLIMIT_CPU turned off: the grader's watch ends the run, as out of time, not as a busy machine."""
     without(cpu_seconds=NO_LIMIT)
-    outcome = run_task(task("while True:\n    pass"), Limits(cpu_seconds=2))
+    outcome = run_body("while True:\n    pass", Limits(cpu_seconds=2))
     assert outcome.timed_out and not outcome.machine_busy, f"the CPU watch did not stop the loop: {outcome}"
     assert outcome.exit_code == -signal.SIGKILL and outcome.charged_seconds >= 2, outcome
 
@@ -401,31 +389,15 @@ def test_the_cpu_watch_alone_stops_an_endless_loop_at_its_limit(without):
 @pytest.mark.skipif(not meter.waiting_is_measured(), reason="this kernel does not report run-queue delays")
 def test_sleeping_is_charged_as_the_run_s_time(without):
     without(cpu_seconds=NO_LIMIT)
-    outcome = run_task(task("import time\ntime.sleep(600)"), Limits(cpu_seconds=2))
+    outcome = run_body("import time\ntime.sleep(600)", Limits(cpu_seconds=2))
     assert outcome.timed_out and not outcome.machine_busy, f"a sleeping run was not charged its idle time: {outcome}"
-
-
-MEMORY_TOGETHER = """
-import os, time
-import numpy as np
-children = []
-for _ in range(3):
-    pid = os.fork()
-    if pid == 0:
-        block = np.ones(200 * 1024 * 1024 // 8)  # touched: resident
-        time.sleep(20)
-        os._exit(0)
-    children.append(pid)
-for pid in children:
-    os.waitpid(pid, 0)
-return "all lived"
-"""
 
 
 def test_the_memory_watch_alone_stops_processes_that_pass_the_cap_together(without):
     """No cgroups and no RLIMIT_AS: three processes of 200 MB, under a cap of 400 MB for the run."""
     without(groups=False, address_space_bytes=None)
-    outcome = run_task(task(MEMORY_TOGETHER), Limits(cpu_seconds=30, memory_bytes=400 * 1024**2))
+    body = holding_memory(processes=3, megabytes=200, seconds=20)
+    outcome = run_body(body, Limits(cpu_seconds=30, memory_bytes=400 * 1024**2))
     assert outcome.memory_exceeded and "only" not in outcome.cases(), (
         f"the memory watch did not stop the run: {outcome}"
     )
@@ -462,7 +434,7 @@ def test_the_uid_sweep_alone_ends_a_daemon_a_container_s_root_run_leaves(monkeyp
     process the student's code double-forks out of the supervisor's tree, left sleeping when the
     function returns, is ended by the kill of every process of the run's uid."""
     monkeypatch.setattr(one_run, "isolation_mode", lambda: "uid")
-    daemon = answer(run_task(task(DAEMON), Limits(cpu_seconds=30)))
+    daemon = answer(run_body(DAEMON, Limits(cpu_seconds=30)))
     for _ in range(50):
         if not _alive(daemon):
             break
@@ -487,7 +459,7 @@ try:
 except OSError as error:
     return error.errno
 """
-        assert answer(run_task(task(body), Limits(cpu_seconds=30))) == errno.ECONNREFUSED, (
+        assert answer(run_body(body, Limits(cpu_seconds=30))) == errno.ECONNREFUSED, (
             "the student's process reached a unix socket of the host's network namespace"
         )
     finally:
